@@ -1,0 +1,36 @@
+using NeuralVision.Native;
+using TorchSharp;
+
+namespace NeuralVision.Tensors;
+
+/// <summary>
+/// Seeds every random source of a run in one call. The library keeps no seed of its own: each .NET
+/// <see cref="Random"/> it needs (shuffling, augmentation) is seeded from libtorch's generator, as
+/// PyTorch's DataLoader draws its base seed, so seeding libtorch seeds everything.
+/// </summary>
+/// <remarks>
+/// Bit-identical results on CPU also need a fixed intra-op thread count (float sums are split
+/// differently across threads), so the seed call pins it. TorchSharp's
+/// use_deterministic_algorithms throws, which is why this does not call it.
+/// </remarks>
+public static class Seeding
+{
+    /// <summary>The intra-op thread count a seeded run uses unless told otherwise: one per core.</summary>
+    public static int DefaultThreads => Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>Seeds libtorch (and so the library's random sources) and fixes the thread count.</summary>
+    public static void Seed(long value, int? threads = null)
+    {
+        TorchNative.EnsureLoaded();
+        torch.manual_seed(value);
+        torch.set_num_threads(threads ?? DefaultThreads);
+    }
+
+    /// <summary>A new <see cref="Random"/> seeded by one draw from libtorch's generator.</summary>
+    public static Random NewRandom()
+    {
+        TorchNative.EnsureLoaded();
+        using var draw = torch.randint(int.MaxValue, [1], dtype: torch.int64);
+        return new Random((int)draw.item<long>());
+    }
+}

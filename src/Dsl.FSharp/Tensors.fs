@@ -1,0 +1,65 @@
+/// Tensors from F#: conversions to and from arrays and MathNet, devices and seeding, as functions.
+/// Every conversion copies, so no function here changes its input.
+namespace NeuralVision
+
+open MathNet.Numerics.LinearAlgebra
+open TorchSharp
+
+type Tensor = torch.Tensor
+
+[<RequireQualifiedAccess>]
+module Tensor =
+    /// A float32 tensor [n] from an array (copied).
+    let ofArray (values: float32[]) : Tensor = Tensors.Tensor.From values
+    /// A float32 tensor [rows; cols] from a 2-D array.
+    let ofArray2D (values: float32[,]) : Tensor = Tensors.Tensor.From values
+    /// A float32 tensor [a; b; c] from a 3-D array.
+    let ofArray3D (values: float32[,,]) : Tensor = Tensors.Tensor.From values
+    /// A float32 tensor [a; b; c; d] from a 4-D array (e.g. N×C×H×W images).
+    let ofArray4D (values: float32[,,,]) : Tensor = Tensors.Tensor.From values
+    /// A float64 tensor [n] from an array of floats.
+    let ofFloats (values: float[]) : Tensor = Tensors.Tensor.From values
+    /// A float64 tensor [rows; cols] from a 2-D array of floats.
+    let ofFloats2D (values: float[,]) : Tensor = Tensors.Tensor.From values
+    /// An int64 tensor [n], as class labels are held.
+    let ofLabels (values: int64[]) : Tensor = Tensors.Tensor.From values
+    /// A float64 tensor [n] from a MathNet vector.
+    let ofVector (v: Vector<float>) : Tensor = Tensors.Tensor.From v
+    /// A float64 tensor [rows; cols] from a MathNet matrix.
+    let ofMatrix (m: Matrix<float>) : Tensor = Tensors.Tensor.From m
+
+    /// The values of a rank-1 tensor as float32.
+    let toArray (t: Tensor) : float32[] = Tensors.Tensor.ToArray1<float32> t
+    /// The values of a rank-2 tensor as float32.
+    let toArray2D (t: Tensor) : float32[,] = Tensors.Tensor.ToArray2<float32> t
+    /// The values of a rank-3 tensor as float32.
+    let toArray3D (t: Tensor) : float32[,,] = Tensors.Tensor.ToArray3<float32> t
+    /// The values of a rank-4 tensor as float32.
+    let toArray4D (t: Tensor) : float32[,,,] = Tensors.Tensor.ToArray4<float32> t
+    /// The values of a rank-1 tensor as float (float64).
+    let toFloats (t: Tensor) : float[] = Tensors.Tensor.ToArray1<float> t
+    /// The values of a rank-2 tensor as float (float64).
+    let toFloats2D (t: Tensor) : float[,] = Tensors.Tensor.ToArray2<float> t
+    /// A rank-1 tensor as a MathNet vector.
+    let toVector (t: Tensor) : Vector<float> = Tensors.Tensor.ToVector t
+    /// A rank-2 tensor as a MathNet matrix.
+    let toMatrix (t: Tensor) : Matrix<float> = Tensors.Tensor.ToMatrix t
+
+    /// The tensor on a device (a new tensor when it moves).
+    let toDevice (device: torch.Device) (t: Tensor) : Tensor = Tensors.Tensor.ToDevice(t, device)
+    /// The tensor's shape as a list.
+    let shape (t: Tensor) : int64 list = List.ofArray t.shape
+
+/// The device of this process (CPU, CUDA where available, NV_DEVICE to override) and seeding.
+[<RequireQualifiedAccess>]
+module Device =
+    /// The device chosen from NV_DEVICE and libtorch's CUDA check.
+    let current () : torch.Device = Tensors.Devices.Default
+    /// The CPU device.
+    let cpu () : torch.Device = Tensors.Devices.Cpu
+
+/// One call seeds libtorch and every random source the library derives from it.
+[<RequireQualifiedAccess>]
+module Seed =
+    /// Seeds libtorch, the library's random sources, and fixes the thread count to one per core.
+    let set (seed: int64) : unit = Tensors.Seeding.Seed(seed)

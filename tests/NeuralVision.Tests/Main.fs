@@ -1,0 +1,37 @@
+module NeuralVision.Tests.Main
+
+open System
+open System.IO
+open Expecto
+open Expecto.Impl
+
+let allTests =
+    testList "NeuralVision" [
+        NativeTests.tests
+        DeviceTests.tests
+        TensorTests.tests
+        GradientTests.tests
+        SeedTests.tests
+    ]
+
+/// Writes "passed failed skipped" to $NV_TEST_SUMMARY so that ./nv test can add up all projects.
+let private withSummaryFile (printers: TestPrinters) =
+    { printers with
+        summary = fun config summary -> async {
+            do! printers.summary config summary
+            match Environment.GetEnvironmentVariable "NV_TEST_SUMMARY" with
+            | null | "" -> ()
+            | path ->
+                let failed = summary.failed.Length + summary.errored.Length
+                File.WriteAllText(path, $"{summary.passed.Length} {failed} {summary.ignored.Length}")
+        } }
+
+[<EntryPoint>]
+let main argv =
+    match List.ofArray argv with
+    | flag :: "native" :: _ when flag = ChildProcess.Flag -> NativeTests.childMain ()
+    | flag :: "seed" :: rest when flag = ChildProcess.Flag -> SeedTests.childMain rest
+    | flag :: mode :: _ when flag = ChildProcess.Flag -> eprintfn "unknown child mode %s" mode; 2
+    | _ ->
+        let config = { defaultConfig with printer = withSummaryFile defaultConfig.printer }
+        runTestsWithCLIArgs [ CLIArguments.Printer config.printer ] argv allTests
