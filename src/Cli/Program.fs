@@ -1,0 +1,104 @@
+/// The `nv` command line: ./nv <command> [options]. The bash script `nv` builds this program and passes its arguments on.
+module NeuralVision.Cli.Program
+
+open System
+open System.IO
+open Argu
+open NeuralVision
+
+type DemoArgs =
+    | Epochs of int
+    | Batch_Size of int
+    | Out of string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Epochs _ -> "epochs to train (default 1)."
+            | Batch_Size _ -> "images per step (default 64)."
+            | Out _ -> "folder for the pictures (default out/demo)."
+
+type TestArgs =
+    | [<Last; MainCommand>] Expecto_Args of string list
+    interface IArgParserTemplate with
+        member _.Usage = "arguments passed to every Expecto test program (e.g. --filter-test-list tensors)."
+
+type DataArgs =
+    | [<CliPrefix(CliPrefix.None)>] Fetch of name: string
+    interface IArgParserTemplate with
+        member _.Usage = "fetch a data set into the data home (fashion-mnist)."
+
+/// For commands that take no options (Argu needs a template with at least one case).
+type NoArgs =
+    | [<Hidden>] Unused
+    interface IArgParserTemplate with
+        member _.Usage = ""
+
+type Command =
+    | [<CliPrefix(CliPrefix.None)>] Demo of ParseResults<DemoArgs>
+    | [<CliPrefix(CliPrefix.None)>] Test of ParseResults<TestArgs>
+    | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
+    | [<CliPrefix(CliPrefix.None)>] Info of ParseResults<NoArgs>
+    | [<CliPrefix(CliPrefix.None)>] Help of ParseResults<NoArgs>
+    interface IArgParserTemplate with
+        member c.Usage =
+            match c with
+            | Demo _ -> "train a LeNet-style CNN on Fashion-MNIST for one epoch; print the test accuracy; write pictures."
+            | Test _ -> "run every test project; the last line is 'tests: N passed, N failed, N skipped'."
+            | Data _ -> "data sets: 'data fetch NAME' provisions one."
+            | Info _ -> "show where libtorch was loaded from, the device, and the data home."
+            | Help _ -> "list the commands."
+
+/// The repository root: NV_ROOT (set by ./nv), else the current folder.
+let private root () =
+    match Environment.GetEnvironmentVariable "NV_ROOT" with
+    | null | "" -> Directory.GetCurrentDirectory()
+    | r -> r
+
+let private info () =
+    let report = Native.TorchNative.EnsureLoaded()
+    printfn "libtorch:        %s" report.LibTorchDirectory
+    printfn "bridge:          %s" report.Bridge
+    printfn "weakened:        %s" (match List.ofSeq report.WeakenedVersions with [] -> "(none: the host's libstdc++ has every version)" | v -> String.Join(", ", v))
+    printfn "device:          %O" (Device.current ())
+    printfn "threads:         %d" (TorchSharp.torch.get_num_threads ())
+    printfn "data home:       %s" Data.Provisioning.DataHome
+    0
+
+let private fetch (name: string) =
+    match name.ToLowerInvariant() with
+    | "fashion-mnist" ->
+        let dir = Data.Provisioning.Ensure(Data.FashionMnist.Spec, Console.provisionProgress ())
+        printfn "fashion-mnist: %s" dir
+        0
+    | other ->
+        eprintfn "unknown data set '%s'; known: fashion-mnist" other
+        2
+
+let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Command>) =
+    match args.GetSubCommand() with
+    | Demo d ->
+        let accuracy = Demo.run (d.GetResult(Epochs, 1)) (d.GetResult(Batch_Size, 64)) (d.GetResult(Out, Path.Combine(root (), "out", "demo")))
+        if accuracy > 0.0 then 0 else 1
+    | Test t -> TestRunner.run (root ()) "Release" (t.GetResult(Expecto_Args, []))
+    | Data d -> fetch (d.GetResult Fetch)
+    | Info _ -> info ()
+    | Help _ -> printfn "%s" (parser.PrintUsage(hideSyntax = true)); 0
+
+[<EntryPoint>]
+let main argv =
+    let parser = ArgumentParser.Create<Command>(programName = "./nv", usageStringCharacterWidth = 160)
+    try
+        match argv with
+        | [||] -> printfn "%s" (parser.PrintUsage()); 0
+        | _ -> dispatch parser (parser.ParseCommandLine(argv, raiseOnUsage = true))
+    with
+    | :? ArguParseException as e ->
+        // Argu puts the usage text into the message; a bad argument is the caller's mistake: exit 2.
+        eprintfn "%s" e.Message
+        if e.ErrorCode = ErrorCode.HelpText then 0 else 2
+    | :? Data.DataException as e ->
+        eprintfn "error: %s" e.Message
+        1
+    | :? Native.NativeLibraryException as e ->
+        eprintfn "error: %s" e.Message
+        1
