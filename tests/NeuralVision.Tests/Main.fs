@@ -12,6 +12,8 @@ let allTests =
         TensorTests.tests
         GradientTests.tests
         SeedTests.tests
+        DataTests.tests
+        ExampleTests.tests
     ]
 
 /// Writes "passed failed skipped" to $NV_TEST_SUMMARY so that ./nv test can add up all projects.

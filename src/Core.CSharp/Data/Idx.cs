@@ -28,11 +28,19 @@ public static class Idx
     {
         var raw = File.ReadAllBytes(path);
         if (raw.Length < 2 || raw[0] != 0x1f || raw[1] != 0x8b) return raw;
+        // .NET's GZipStream ends quietly on a cut stream, so the trailer's size field (the content
+        // length mod 2^32, in the last 4 bytes) is checked by hand: 10 header + 8 trailer bytes at least.
+        const int smallestGzip = 18;
+        if (raw.Length < smallestGzip)
+            throw new DataException($"{path}: the gzip stream is damaged ({raw.Length} bytes; a gzip file has at least {smallestGzip}). Delete the file and fetch it again.");
         try
         {
             using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
             using var output = new MemoryStream();
             gzip.CopyTo(output);
+            uint promised = BitConverter.ToUInt32(raw, raw.Length - 4);
+            if ((uint)output.Length != promised)
+                throw new DataException($"{path}: the gzip stream is damaged or truncated: its trailer promises {promised} bytes (mod 2^32), it holds {output.Length}. Delete the file and fetch it again.");
             return output.ToArray();
         }
         catch (InvalidDataException e)
