@@ -79,7 +79,10 @@ let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Comma
     | Demo d ->
         let accuracy = Demo.run (d.GetResult(Epochs, 1)) (d.GetResult(Batch_Size, 64)) (d.GetResult(Out, Path.Combine(root (), "out", "demo")))
         if accuracy > 0.0 then 0 else 1
-    | Test t -> TestRunner.run (root ()) "Release" (t.GetResult(Expecto_Args, []))
+    | Test t ->
+        // Data-dependent tests run on real data: provision it once here, not in parallel inside tests.
+        Data.Provisioning.Ensure(Data.FashionMnist.Spec, Console.provisionProgress ()) |> ignore
+        TestRunner.run (root ()) "Release" (t.GetResult(Expecto_Args, []))
     | Data d -> fetch (d.GetResult Fetch)
     | Info _ -> info ()
     | Help _ -> printfn "%s" (parser.PrintUsage(hideSyntax = true)); 0
