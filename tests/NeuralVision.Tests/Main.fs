@@ -13,6 +13,7 @@ let allTests =
         GradientTests.tests
         SeedTests.tests
         DataTests.tests
+        LayerTests.tests
         ExampleTests.tests
     ]
 

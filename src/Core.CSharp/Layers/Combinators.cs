@@ -1,0 +1,177 @@
+namespace NeuralVision.Layers;
+
+/// <summary>
+/// Layers applied one after another. Nested sequences are flattened when built with
+/// <see cref="Of"/>, so sequencing is associative: (a → b) → c equals a → (b → c).
+/// </summary>
+/// <param name="Layers">The layers, first applied first.</param>
+public sealed record Sequence(ValueList<Layer> Layers) : Layer
+{
+    /// <summary>The sequence of the given layers, with nested sequences spliced in.</summary>
+    public static Sequence Of(params Layer[] layers) =>
+        new(new ValueList<Layer>(layers.SelectMany(l => l is Sequence s ? s.Layers : (IEnumerable<Layer>)[l])));
+
+    /// <inheritdoc/>
+    public override string Describe() => $"sequence({Layers.Count})";
+
+    /// <inheritdoc/>
+    public override Shape OutputShape(Shape input, string path = "") =>
+        Layers.Select((l, i) => (l, i)).Aggregate(input, (shape, c) => c.l.OutputShape(shape, Child(path, NameOf(c.l, c.i))));
+
+    internal override Built Build(Shape input, string path)
+    {
+        var shape = input;
+        var children = new List<(string, TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>)>();
+        var rows = new List<LayerRow>();
+        for (int i = 0; i < Layers.Count; i++)
+        {
+            var name = NameOf(Layers[i], i);
+            var built = Layers[i].Build(shape, Child(path, name));
+            children.Add((name, built.Module));
+            rows.AddRange(built.Rows);
+            shape = built.Output;
+        }
+        return new Built(new SequenceModule(children), shape, rows);
+    }
+
+    static string NameOf(Layer layer, int index) => layer is Named n ? n.Name : index.ToString();
+}
+
+/// <summary>A layer under a name of its own: its path segment and parameter prefix (e.g. <c>conv1</c>) in a sequence.</summary>
+/// <param name="Name">A name without dots.</param>
+/// <param name="Inner">The layer.</param>
+public sealed record Named(string Name, Layer Inner) : Layer
+{
+    /// <inheritdoc/>
+    public override string Describe() => Inner.Describe();
+    /// <inheritdoc/>
+    public override Shape OutputShape(Shape input, string path = "") => Inner.OutputShape(input, path);
+    internal override Built Build(Shape input, string path) =>
+        Name.Contains('.') ? throw new ArgumentException($"Layer name '{Name}' contains a dot; names are path segments.") : Inner.Build(input, path);
+}
+
+/// <summary>
+/// Runs every branch on the same input and concatenates the outputs along channels — the Inception
+/// block. All output dimensions but the channels must agree.
+/// </summary>
+/// <param name="Branches">The parallel branches.</param>
+public sealed record Concat(ValueList<Layer> Branches) : Layer
+{
+    /// <summary>The concatenation of the given branches.</summary>
+    public static Concat Of(params Layer[] branches) => new(new ValueList<Layer>(branches));
+
+    /// <inheritdoc/>
+    public override string Describe() => $"concat({Branches.Count})";
+
+    /// <inheritdoc/>
+    public override Shape OutputShape(Shape input, string path = "") =>
+        Join(input, path, Branches.Select((b, i) => b.OutputShape(input, Child(path, i.ToString()))).ToList());
+
+    internal override Built Build(Shape input, string path)
+    {
+        var built = Branches.Select((b, i) => b.Build(input, Child(path, i.ToString()))).ToList();
+        var output = Join(input, path, built.Select(b => b.Output).ToList());
+        return new Built(new ConcatModule("concat", built.Select(b => b.Module).ToList(), 1, flattenFirst: false), output, built.SelectMany(b => b.Rows).ToList());
+    }
+
+    Shape Join(Shape input, string path, IReadOnlyList<Shape> outputs)
+    {
+        if (outputs.Count == 0) throw new ShapeException(path, Describe(), input, "at least one branch");
+        var first = outputs[0];
+        for (int i = 1; i < outputs.Count; i++)
+            if (outputs[i].Rank != first.Rank || !outputs[i].Skip(1).SequenceEqual(first.Skip(1)))
+                throw new ShapeException(path, Describe(), input,
+                    $"branches whose outputs agree in all but channels; branch 0 gives {first}, branch {i} gives {outputs[i]}");
+        return first.With(0, outputs.Sum(o => o[0]));
+    }
+}
+
+/// <summary>
+/// body(x) + x — the ResNet block. When the body changes the shape, a projection (typically a 1×1
+/// convolution with stride) maps x to the body's output shape.
+/// </summary>
+/// <param name="Body">The residual branch.</param>
+/// <param name="Projection">The shortcut's projection, or null for the identity shortcut.</param>
+public sealed record Residual(Layer Body, Layer? Projection = null) : Layer
+{
+    /// <inheritdoc/>
+    public override string Describe() => Projection is null ? "residual" : "residual(projected)";
+
+    /// <inheritdoc/>
+    public override Shape OutputShape(Shape input, string path = "") =>
+        Check(input, path, Body.OutputShape(input, Child(path, "body")), Projection?.OutputShape(input, Child(path, "projection")));
+
+    internal override Built Build(Shape input, string path)
+    {
+        var body = Body.Build(input, Child(path, "body"));
+        var projection = Projection?.Build(input, Child(path, "projection"));
+        var output = Check(input, path, body.Output, projection?.Output);
+        return new Built(new ResidualModule(body.Module, projection?.Module), output, body.Rows.Concat(projection?.Rows ?? []).ToList());
+    }
+
+    Shape Check(Shape input, string path, Shape body, Shape? projected)
+    {
+        var shortcut = projected ?? input;
+        if (!body.Equals(shortcut))
+            throw new ShapeException(path, Describe(), input,
+                $"a body whose output equals the shortcut's; the body gives {body}, the shortcut {shortcut}",
+                Projection is null ? "add a projection (e.g. a 1x1 conv2d with the body's channels and stride)" : "fix the projection's channels or stride");
+        return body;
+    }
+}
+
+/// <summary>cat(x, inner(x)) along channels — U-Net's skip connection around an inner encoder–decoder.</summary>
+/// <param name="Inner">What runs between the two ends of the skip; must keep height and width.</param>
+public sealed record Skip(Layer Inner) : Layer
+{
+    /// <inheritdoc/>
+    public override string Describe() => "skip";
+
+    /// <inheritdoc/>
+    public override Shape OutputShape(Shape input, string path = "") => Check(input, path, Inner.OutputShape(input, Child(path, "inner")));
+
+    internal override Built Build(Shape input, string path)
+    {
+        var inner = Inner.Build(input, Child(path, "inner"));
+        return new Built(new SkipModule(inner.Module), Check(input, path, inner.Output), inner.Rows);
+    }
+
+    Shape Check(Shape input, string path, Shape inner)
+    {
+        if (input.Rank != 3 || inner.Rank != 3 || inner[1] != input[1] || inner[2] != input[2])
+            throw new ShapeException(path, Describe(), input, $"an inner part that keeps [height, width]; it gives {inner}", "upsample back to the input size inside the skip");
+        return input.With(0, input[0] + inner[0]);
+    }
+}
+
+/// <summary>
+/// Several heads on the same features, e.g. class scores and a box: each head's output is flattened
+/// and the results are concatenated, [Σ head sizes]; <see cref="Split"/> takes them apart again.
+/// </summary>
+/// <param name="Branches">The heads, in output order.</param>
+public sealed record Heads(ValueList<Layer> Branches) : Layer
+{
+    /// <summary>Heads from the given layers.</summary>
+    public static Heads Of(params Layer[] heads) => new(new ValueList<Layer>(heads));
+
+    /// <inheritdoc/>
+    public override string Describe() => $"heads({Branches.Count})";
+
+    /// <inheritdoc/>
+    public override Shape OutputShape(Shape input, string path = "") =>
+        new(Branches.Select((b, i) => b.OutputShape(input, Child(path, i.ToString())).Elements).Sum());
+
+    internal override Built Build(Shape input, string path)
+    {
+        var built = Branches.Select((b, i) => b.Build(input, Child(path, i.ToString()))).ToList();
+        return new Built(new ConcatModule("heads", built.Select(b => b.Module).ToList(), 1, flattenFirst: true),
+            new Shape(built.Sum(b => b.Output.Elements)), built.SelectMany(b => b.Rows).ToList());
+    }
+
+    /// <summary>The output of each head, from a model's [batch, Σ sizes] output, given the input shape.</summary>
+    public TorchSharp.torch.Tensor[] Split(TorchSharp.torch.Tensor output, Shape input)
+    {
+        var sizes = Branches.Select(b => b.OutputShape(input).Elements).ToArray();
+        return output.split(sizes, 1);
+    }
+}

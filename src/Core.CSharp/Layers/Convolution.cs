@@ -1,0 +1,69 @@
+using static TorchSharp.torch;
+
+namespace NeuralVision.Layers;
+
+/// <summary>A 2-D convolution over [channels, height, width] inputs.</summary>
+/// <param name="OutChannels">Output channels (filters).</param>
+/// <param name="Kernel">Kernel height and width.</param>
+/// <param name="Stride">Step between windows.</param>
+/// <param name="Padding">Zeros added on each side.</param>
+/// <param name="Dilation">Spacing between kernel taps.</param>
+/// <param name="Groups">Input and output channels are split into this many independent groups.</param>
+/// <param name="Bias">Whether to learn a bias per output channel.</param>
+/// <param name="InChannels">Input channels if stated; inferred when null, checked when given.</param>
+public sealed record Conv2d(long OutChannels, long Kernel, long Stride = 1, long Padding = 0, long Dilation = 1, long Groups = 1, bool Bias = true, long? InChannels = null) : LeafLayer
+{
+    /// <inheritdoc/>
+    public override string Describe() =>
+        $"conv2d({OutChannels}, k{Kernel}" + (Stride != 1 ? $", s{Stride}" : "") + (Padding != 0 ? $", p{Padding}" : "") +
+        (Dilation != 1 ? $", d{Dilation}" : "") + (Groups != 1 ? $", g{Groups}" : "") + ")";
+
+    /// <inheritdoc/>
+    public override Shape OutputShape(Shape input, string path = "")
+    {
+        RequireRank(input, path, 3, "a [channels, height, width] input", input.Rank == 1 ? "reshape the vector into an image first (e.g. reshape 1x28x28)" : null);
+        if (InChannels is { } stated && stated != input[0])
+            throw new ShapeException(path, Describe(), input, $"{stated} input channels (as stated)", $"the layer before gives {input[0]}");
+        if (input[0] % Groups != 0 || OutChannels % Groups != 0)
+            throw new ShapeException(path, Describe(), input, $"channels divisible by groups={Groups} (in {input[0]}, out {OutChannels})");
+        var h = ConvArithmetic.OutputSize(input[1], Kernel, Stride, Padding, Dilation);
+        var w = ConvArithmetic.OutputSize(input[2], Kernel, Stride, Padding, Dilation);
+        if (h < 1 || w < 1)
+            throw new ShapeException(path, Describe(), input, $"at least {Dilation * (Kernel - 1) + 1 - 2 * Padding}x{Dilation * (Kernel - 1) + 1 - 2 * Padding} pixels for a {Kernel}x{Kernel} kernel with padding {Padding}", "the image has shrunk too far; pad more or pool less");
+        return new Shape(OutChannels, h, w);
+    }
+
+    /// <inheritdoc/>
+    protected override nn.Module<Tensor, Tensor> CreateModule(Shape input) =>
+        nn.Conv2d(input[0], OutChannels, Kernel, stride: Stride, padding: Padding, dilation: Dilation, groups: Groups, bias: Bias);
+}
+
+/// <summary>A 2-D transposed convolution ("deconvolution"), the learned upsampling of decoders.</summary>
+/// <param name="OutChannels">Output channels.</param>
+/// <param name="Kernel">Kernel height and width.</param>
+/// <param name="Stride">Upsampling factor.</param>
+/// <param name="Padding">Implicit padding removed from each side.</param>
+/// <param name="OutputPadding">Extra size added to one side of the output.</param>
+/// <param name="Bias">Whether to learn a bias per output channel.</param>
+public sealed record ConvTranspose2d(long OutChannels, long Kernel, long Stride = 1, long Padding = 0, long OutputPadding = 0, bool Bias = true) : LeafLayer
+{
+    /// <inheritdoc/>
+    public override string Describe() =>
+        $"convTranspose2d({OutChannels}, k{Kernel}" + (Stride != 1 ? $", s{Stride}" : "") + (Padding != 0 ? $", p{Padding}" : "") + ")";
+
+    /// <inheritdoc/>
+    public override Shape OutputShape(Shape input, string path = "")
+    {
+        RequireRank(input, path, 3, "a [channels, height, width] input");
+        if (OutputPadding >= Stride)
+            throw new ShapeException(path, Describe(), input, $"output padding below the stride ({OutputPadding} >= {Stride})");
+        var h = ConvArithmetic.TransposedOutputSize(input[1], Kernel, Stride, Padding, OutputPadding);
+        var w = ConvArithmetic.TransposedOutputSize(input[2], Kernel, Stride, Padding, OutputPadding);
+        if (h < 1 || w < 1) throw new ShapeException(path, Describe(), input, "a larger input for this padding");
+        return new Shape(OutChannels, h, w);
+    }
+
+    /// <inheritdoc/>
+    protected override nn.Module<Tensor, Tensor> CreateModule(Shape input) =>
+        nn.ConvTranspose2d(input[0], OutChannels, Kernel, stride: Stride, padding: Padding, output_padding: OutputPadding, bias: Bias);
+}

@@ -1,0 +1,63 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NeuralVision.Layers;
+
+/// <summary>
+/// A layer value: an immutable description of a function from tensor to tensor with its
+/// hyper-parameters. Equal by value, printable, and built into a TorchSharp module against an
+/// input shape (<see cref="Model.Build"/>), at which point every input size is inferred and checked.
+/// </summary>
+public abstract record Layer
+{
+    /// <summary>One line for summaries and errors, e.g. <c>conv2d(6, k5)</c>.</summary>
+    public abstract string Describe();
+
+    /// <summary>The shape of one output sample for one input sample; a misfit is a <see cref="ShapeException"/> naming <paramref name="path"/>.</summary>
+    public abstract Shape OutputShape(Shape input, string path = "");
+
+    /// <summary>Builds the module for an input shape; <paramref name="path"/> is this layer's place in the model.</summary>
+    internal abstract Built Build(Shape input, string path);
+
+    /// <inheritdoc/>
+    public sealed override string ToString() => Describe();
+
+    /// <summary>The path of a child: <c>parent.child</c>, or just <c>child</c> at the root.</summary>
+    internal static string Child(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";
+}
+
+/// <summary>A layer with a module of its own (not a combinator): one row in the summary.</summary>
+public abstract record LeafLayer : Layer
+{
+    /// <summary>Creates the TorchSharp module once the input shape is known and checked.</summary>
+    protected abstract nn.Module<Tensor, Tensor> CreateModule(Shape input);
+
+    internal sealed override Built Build(Shape input, string path)
+    {
+        var output = OutputShape(input, path);
+        var module = CreateModule(input);
+        return new Built(module, output, [new LayerRow(path, Describe(), output, module)]);
+    }
+
+    /// <summary>Throws unless the input has <paramref name="rank"/> dimensions.</summary>
+    protected void RequireRank(Shape input, string path, int rank, string what, string? hint = null)
+    {
+        if (input.Rank != rank) throw new ShapeException(path, Describe(), input, what, hint);
+    }
+}
+
+/// <summary>A built layer: its module, its output shape and its summary rows.</summary>
+internal sealed record Built(nn.Module<Tensor, Tensor> Module, Shape Output, IReadOnlyList<LayerRow> Rows);
+
+/// <summary>One leaf of a built model, as <see cref="Model.Summary"/> lists it.</summary>
+/// <param name="Path">Where the layer sits in the model, e.g. <c>4.body.0</c>.</param>
+/// <param name="Layer">The layer's description.</param>
+/// <param name="Output">The shape of one output sample.</param>
+/// <param name="Module">The built module, holding the layer's parameters.</param>
+public sealed record LayerRow(string Path, string Layer, Shape Output, nn.Module Module)
+{
+    /// <summary>All parameter values of the layer.</summary>
+    public long Parameters => Module.parameters().Sum(p => p.numel());
+    /// <summary>The parameter values that training changes.</summary>
+    public long Trainable => Module.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
+}

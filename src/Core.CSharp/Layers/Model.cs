@@ -1,0 +1,94 @@
+using System.Text;
+using NeuralVision.Native;
+using Devices = NeuralVision.Tensors.Devices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NeuralVision.Layers;
+
+/// <summary>
+/// A layer value built against an input shape: every size inferred and checked, the TorchSharp
+/// module created (parameters initialised as PyTorch does) on a device. The module is the mutable
+/// part — training changes its parameters in place — while <see cref="Spec"/> stays the value it was.
+/// </summary>
+public sealed class Model
+{
+    /// <summary>The layer value this model was built from.</summary>
+    public Layer Spec { get; }
+    /// <summary>The shape of one input sample.</summary>
+    public Shape Input { get; }
+    /// <summary>The shape of one output sample.</summary>
+    public Shape Output { get; }
+    /// <summary>The TorchSharp module: forward, parameters, train/eval mode, state dict.</summary>
+    public nn.Module<Tensor, Tensor> Module { get; }
+    /// <summary>The leaves in order, with paths and output shapes, as <see cref="Summary"/> prints them.</summary>
+    public IReadOnlyList<LayerRow> Rows { get; }
+    /// <summary>The device the parameters live on.</summary>
+    public Device Device { get; }
+
+    Model(Layer spec, Shape input, Built built, Device device)
+    {
+        Spec = spec;
+        Input = input;
+        Output = built.Output;
+        Module = built.Module;
+        Rows = built.Rows;
+        Device = device;
+    }
+
+    /// <summary>
+    /// Builds <paramref name="layer"/> for samples of shape <paramref name="input"/> (no batch dimension)
+    /// on <paramref name="device"/> (the process default when null). A shape misfit throws
+    /// <see cref="ShapeException"/> before any parameter is created.
+    /// </summary>
+    public static Model Build(Layer layer, Shape input, Device? device = null)
+    {
+        TorchNative.EnsureLoaded();
+        layer.OutputShape(input); // every misfit is found before anything is allocated
+        var target = device ?? Devices.Default;
+        var built = layer.Build(input, "");
+        if (target.type != DeviceType.CPU) built.Module.to(target);
+        return new Model(layer, input, built, target);
+    }
+
+    /// <summary>Runs the model on a batch [N, …input].</summary>
+    public Tensor Forward(Tensor batch) => Module.forward(batch);
+
+    /// <summary>All parameter values.</summary>
+    public long ParameterCount => Module.parameters().Sum(p => p.numel());
+    /// <summary>The parameter values training changes (not frozen).</summary>
+    public long TrainableCount => Module.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
+
+    /// <summary>Puts the model in training mode (dropout active, BatchNorm on batch statistics).</summary>
+    public void Train() => Module.train();
+    /// <summary>Puts the model in evaluation mode (dropout off, BatchNorm on running statistics).</summary>
+    public void Eval() => Module.eval();
+
+    /// <summary>A Keras-like table: layer path and description, output shape, parameters, trainable; then the totals.</summary>
+    public string Summary()
+    {
+        var header = ("layer", "output shape", "params", "trainable");
+        var lines = Rows.Select(r => (
+            Layer: r.Path.Length == 0 ? r.Layer : $"{r.Path} {r.Layer}",
+            Output: "(N, " + string.Join(", ", r.Output) + ")",
+            Params: r.Parameters.ToString("N0"),
+            Trainable: r.Trainable.ToString("N0"))).ToList();
+        int w1 = Math.Max(header.Item1.Length, lines.Select(l => l.Layer.Length).DefaultIfEmpty().Max());
+        int w2 = Math.Max(header.Item2.Length, lines.Select(l => l.Output.Length).DefaultIfEmpty().Max());
+        int w3 = Math.Max(header.Item3.Length, lines.Select(l => l.Params.Length).DefaultIfEmpty().Max());
+        int w4 = Math.Max(header.Item4.Length, lines.Select(l => l.Trainable.Length).DefaultIfEmpty().Max());
+        var rule = new string('─', w1 + w2 + w3 + w4 + 6);
+        var text = new StringBuilder();
+        text.AppendLine($"input: (N, {string.Join(", ", Input)})");
+        text.AppendLine(rule);
+        text.AppendLine($"{header.Item1.PadRight(w1)}  {header.Item2.PadRight(w2)}  {header.Item3.PadLeft(w3)}  {header.Item4.PadLeft(w4)}");
+        text.AppendLine(rule);
+        foreach (var l in lines)
+            text.AppendLine($"{l.Layer.PadRight(w1)}  {l.Output.PadRight(w2)}  {l.Params.PadLeft(w3)}  {l.Trainable.PadLeft(w4)}");
+        text.AppendLine(rule);
+        text.AppendLine($"trainable params: {TrainableCount:N0}");
+        text.AppendLine($"frozen params: {ParameterCount - TrainableCount:N0}");
+        text.Append($"total params: {ParameterCount:N0}");
+        return text.ToString();
+    }
+}

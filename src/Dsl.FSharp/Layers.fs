@@ -1,0 +1,97 @@
+/// Layers as values and models as pipelines: `conv2d 6 5 --> tanh --> avgPool 2 --> flatten --> linear 10`.
+/// Every function returns an immutable layer value; `Model.build` resolves all sizes against an input shape.
+/// Options beyond the common ones are named arguments of the C# factories, e.g. `Net.Conv2d(16, 3, padding = 1)`.
+namespace NeuralVision
+
+open NeuralVision.Layers
+
+type Layer = Layers.Layer
+type Shape = Layers.Shape
+
+[<AutoOpen>]
+module Dsl =
+    /// `a --> b`: b applied to a's output. Associative: nested pipelines are flattened.
+    let (-->) (a: Layer) (b: Layer) : Layer = Net.Then(a, b)
+
+    /// Fully connected layer with `n` outputs (its inputs are inferred).
+    let linear (n: int) : Layer = Net.Linear(int64 n)
+    /// 2-D convolution: `out` channels, `kernel`×`kernel` window, stride 1, no padding.
+    let conv2d (out: int) (kernel: int) : Layer = Net.Conv2d(int64 out, int64 kernel)
+    /// 2-D convolution keeping the size: padding (kernel − 1) / 2, for odd kernels.
+    let conv2dSame (out: int) (kernel: int) : Layer = Net.Conv2d(int64 out, int64 kernel, padding = int64 ((kernel - 1) / 2))
+    /// Transposed convolution: `out` channels, `kernel` window, `stride` (the upsampling factor).
+    let convTranspose2d (out: int) (kernel: int) (stride: int) : Layer = Net.ConvTranspose2d(int64 out, int64 kernel, stride = int64 stride)
+    /// Max pooling over `k`×`k` windows with stride `k`.
+    let maxPool (k: int) : Layer = Net.MaxPool(int64 k)
+    /// Average pooling over `k`×`k` windows with stride `k`.
+    let avgPool (k: int) : Layer = Net.AvgPool(int64 k)
+    /// Average pooling to an `h`×`w` output.
+    let adaptiveAvgPool (h: int) (w: int) : Layer = Net.AdaptiveAvgPool(int64 h, int64 w)
+    /// Per-channel mean: [C; H; W] → [C].
+    let globalAvgPool : Layer = Net.GlobalAvgPool()
+    /// [C; H; W] → [C·H·W].
+    let flatten : Layer = Net.Flatten()
+    /// A new per-sample shape (one −1 allowed).
+    let reshape (dims: int list) : Layer = Net.Reshape(dims |> List.map int64 |> Array.ofList)
+    /// Dropout of values with probability `p` (training only).
+    let dropout (p: float) : Layer = Net.Dropout p
+    /// Dropout of whole channels with probability `p` (training only).
+    let dropout2d (p: float) : Layer = Net.Dropout2d p
+    /// Batch normalisation of features.
+    let batchNorm1d : Layer = Net.BatchNorm1d()
+    /// Batch normalisation of image channels.
+    let batchNorm2d : Layer = Net.BatchNorm2d()
+    /// Layer normalisation over the last dimension.
+    let layerNorm : Layer = Net.LayerNorm()
+    /// max(0, x).
+    let relu : Layer = Net.ReLU()
+    /// Leaky ReLU with negative slope `slope`.
+    let leakyRelu (slope: float) : Layer = Net.LeakyReLU slope
+    /// The logistic sigmoid.
+    let sigmoid : Layer = Net.Sigmoid()
+    /// The hyperbolic tangent as a layer (this shadows F#'s `tanh` on floats: use `System.Math.Tanh` there).
+    let tanh : Layer = Net.Tanh()
+    /// GELU.
+    let gelu : Layer = Net.GELU()
+    /// Softmax over features.
+    let softmax : Layer = Net.Softmax()
+    /// Log-softmax over features (for NLL loss).
+    let logSoftmax : Layer = Net.LogSoftmax()
+    /// Nearest-neighbour upsampling by `scale`.
+    let upsample (scale: int) : Layer = Net.Upsample(int64 scale)
+    /// Bilinear upsampling by `scale`.
+    let upsampleBilinear (scale: int) : Layer = Net.Upsample(int64 scale, UpsampleMode.Bilinear)
+    /// [C·r²; H; W] → [C; H·r; W·r].
+    let pixelShuffle (r: int) : Layer = Net.PixelShuffle(int64 r)
+    /// The identity.
+    let identity : Layer = Net.Identity()
+    /// A layer from any tensor function (batch first), named `name` in summaries.
+    let lambda (name: string) (f: Tensor -> Tensor) : Layer = Net.Lambda(name, System.Func<_, _> f)
+    /// Parallel branches on the same input, concatenated along channels (Inception).
+    let concat (branches: Layer list) : Layer = Net.Concat(Array.ofList branches)
+    /// body(x) + x.
+    let residual (body: Layer) : Layer = Net.Residual body
+    /// body(x) + projection(x), for bodies that change the shape.
+    let residualWith (projection: Layer) (body: Layer) : Layer = Net.Residual(body, projection)
+    /// cat(x, inner(x)) along channels: U-Net's skip connection.
+    let skip (inner: Layer) : Layer = Net.Skip inner
+    /// Several heads on the same input, outputs flattened and concatenated (e.g. class + box).
+    let heads (hs: Layer list) : Layer = Net.Heads(Array.ofList hs)
+    /// The layer under a name of its own (its path segment and parameter prefix).
+    let named (name: string) (layer: Layer) : Layer = Net.Named(name, layer)
+
+/// Building layer values into models, and looking at them.
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
+module Model =
+    /// Builds `layer` for samples of shape `input` (no batch dimension), e.g. `Model.build [1; 28; 28]`.
+    let build (input: int list) (layer: Layer) : Layers.Model =
+        Layers.Model.Build(layer, Shape(input |> List.map int64 |> Array.ofList))
+    /// The output shape `layer` gives for `input`, without building it.
+    let outputShape (input: int list) (layer: Layer) : int64 list =
+        layer.OutputShape(Shape(input |> List.map int64 |> Array.ofList)) |> List.ofSeq
+    /// The Keras-like summary table.
+    let summary (model: Layers.Model) : string = model.Summary()
+    /// Runs the model on a batch.
+    let forward (model: Layers.Model) (batch: Tensor) : Tensor = model.Forward batch
+    /// The number of parameter values.
+    let parameterCount (model: Layers.Model) : int64 = model.ParameterCount

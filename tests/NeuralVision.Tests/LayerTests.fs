@@ -1,0 +1,193 @@
+module NeuralVision.Tests.LayerTests
+
+open System
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open TorchSharp
+open NeuralVision
+open NeuralVision.Layers
+
+let private lenet =
+    Net.Conv2d(6L, 5L, padding = 2L) --> tanh --> avgPool 2
+    --> conv2d 16 5 --> tanh --> avgPool 2
+    --> flatten --> linear 120 --> tanh --> linear 84 --> tanh --> linear 10
+
+/// Runs a built model on a zero batch of 2 and returns the output shape without the batch.
+let private realShape (model: Layers.Model) =
+    use scope = torch.NewDisposeScope()
+    model.Eval()
+    use _ = torch.no_grad()
+    let out = model.Forward(torch.zeros(model.Input.WithBatch 2L))
+    List.ofArray out.shape |> List.tail
+
+let private shapeError (input: int list) (layer: Layer) =
+    try
+        Model.outputShape input layer |> ignore
+        failtest "expected a ShapeException"
+    with :? ShapeException as e -> e
+
+let valueTests =
+    testList "layer values" [
+        test "layers are equal by value and print their settings" {
+            Expect.equal (conv2d 6 5) (conv2d 6 5) "same settings, equal"
+            Expect.notEqual (conv2d 6 5) (conv2d 6 3) "different kernel"
+            Expect.equal (string (Net.Conv2d(16L, 3L, stride = 2L, padding = 1L))) "conv2d(16, k3, s2, p1)" "description"
+            Expect.equal (conv2d 6 5 --> relu --> flatten) (conv2d 6 5 --> relu --> flatten) "pipelines compare by value"
+        }
+        test "building a model does not change the layer value" {
+            let spec = lenet
+            let before = string spec, spec.GetHashCode()
+            let _ = Model.build [ 1; 28; 28 ] spec
+            Expect.equal (string spec, spec.GetHashCode()) before "unchanged"
+        }
+    ]
+
+let summaryTests =
+    testList "summary" [
+        test "LeNet-5 on 28×28 (padding 2): 61,706 parameters, shapes as in the course" {
+            let model = Model.build [ 1; 28; 28 ] lenet
+            Expect.equal model.ParameterCount 61706L "6·26 + 16·151 + 400·120+120 + 120·84+84 + 84·10+10"
+            let shapes = [ for r in model.Rows -> r.Path, string r.Output ]
+            Expect.contains shapes ("0", "6x28x28") "conv1 keeps 28×28"
+            Expect.contains shapes ("5", "16x5x5") "after the second pool"
+            Expect.contains shapes ("6", "400") "flatten"
+            let text = Model.summary model
+            Expect.stringContains text "total params: 61,706" "total line"
+            Expect.stringContains text "(N, 6, 28, 28)" "output shape column"
+        }
+        test "nested combinators show their paths" {
+            let block = residual (conv2dSame 8 3 --> relu --> conv2dSame 8 3)
+            let model = Model.build [ 8; 10; 10 ] (block --> globalAvgPool --> linear 2)
+            let paths = [ for r in model.Rows -> r.Path ]
+            Expect.equal paths [ "0.body.0"; "0.body.1"; "0.body.2"; "1"; "2" ] "paths"
+        }
+    ]
+
+let errorTests =
+    testList "shape errors at build time" [
+        test "linear after an image without flatten" {
+            let e = shapeError [ 1; 28; 28 ] (conv2d 6 5 --> linear 10)
+            Expect.equal e.Path "1" "path"
+            Expect.equal (string e.Got) "6x24x24" "got"
+            Expect.stringContains e.Message "add flatten" "what to do"
+        }
+        test "a stated in-features size that disagrees" {
+            let e = shapeError [ 1; 28; 28 ] (conv2d 6 5 --> maxPool 2 --> flatten --> Net.Linear(120L, inFeatures = 400L))
+            Expect.stringContains e.Message "layer 3 'linear(120)' got input 864" "names the layer and what it got"
+            Expect.stringContains e.Message "400 input features" "and what it needed"
+        }
+        test "a residual whose body changes the channels" {
+            let e = shapeError [ 8; 10; 10 ] (residual (conv2dSame 16 3))
+            Expect.equal e.Path "" "the residual itself"
+            Expect.stringContains e.Message "the body gives 16x10x10, the shortcut 8x10x10" "both shapes"
+        }
+        test "concat branches of different heights" {
+            let e = shapeError [ 3; 16; 16 ] (concat [ conv2dSame 4 3; conv2d 4 3 ])
+            Expect.stringContains e.Message "branch 0 gives 4x16x16, branch 1 gives 4x14x14" "both branch shapes"
+        }
+        test "a convolution on a vector" {
+            let e = shapeError [ 784 ] (conv2d 6 5)
+            Expect.stringContains e.Message "[channels, height, width]" "what it needs"
+            Expect.stringContains e.Message "reshape" "what to do"
+        }
+        test "a kernel larger than what is left of the image" {
+            let e = shapeError [ 1; 8; 8 ] (conv2d 6 5 --> maxPool 2 --> conv2d 6 5)
+            Expect.equal e.Path "2" "the second convolution"
+            Expect.stringContains e.Message "got input 6x2x2" "its input"
+        }
+        test "a wrong shape is found before any parameter exists" {
+            Expect.throwsT<ShapeException> (fun () -> Model.build [ 1; 28; 28 ] (conv2d 6 5 --> linear 10) |> ignore) "build refuses"
+        }
+    ]
+
+let convArithmeticTests =
+    testList "conv arithmetic" [
+        test "the course's example: 1x1x32x32, 6 channels, k5 s1 p0 → 1x6x28x28" {
+            Expect.equal (ConvArithmetic.CalcOutShape([| 1L; 1L; 32L; 32L |], 6L, 5L, 1L, 0L)) [| 1L; 6L; 28L; 28L |] "calc_out_shape"
+        }
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 150 } "agrees with libtorch's real convolution" <|
+            Prop.forAll (Arb.fromGen (gen {
+                let! size = Gen.choose (1, 20)
+                let! kernel = Gen.choose (1, 7)
+                let! stride = Gen.choose (1, 4)
+                let! padding = Gen.choose (0, 3)
+                let! dilation = Gen.choose (1, 3)
+                return size, kernel, stride, padding, dilation })) (fun (size, kernel, stride, padding, dilation) ->
+                let expected = ConvArithmetic.OutputSize(int64 size, int64 kernel, int64 stride, int64 padding, int64 dilation)
+                use scope = torch.NewDisposeScope()
+                let input = torch.zeros([| 1L; 2L; int64 size; int64 size |])
+                let weight = torch.zeros([| 3L; 2L; int64 kernel; int64 kernel |])
+                let real =
+                    try
+                        let out = torch.nn.functional.conv2d(input, weight, strides = [| int64 stride; int64 stride |], padding = [| int64 padding; int64 padding |], dilation = [| int64 dilation; int64 dilation |])
+                        Some out.shape.[2]
+                    with _ -> None // libtorch refuses a window that does not fit
+                match real with
+                | Some h -> h = expected
+                | None -> expected < 1L)
+    ]
+
+/// Random pipelines over images: convolutions, pools, activations, norms, then a head.
+let private genPipeline : Gen<Layer> =
+    let imageLayer =
+        Gen.oneof [
+            gen { let! c = Gen.choose (1, 6) in let! k = Gen.elements [ 1; 3 ] in return Net.Conv2d(int64 c, int64 k, padding = int64 (k / 2)) }
+            gen { let! c = Gen.choose (1, 6) in return Net.Conv2d(int64 c, 3L, stride = 2L, padding = 1L) }
+            Gen.constant relu; Gen.constant tanh; Gen.constant batchNorm2d; Gen.constant (dropout2d 0.2)
+            Gen.constant (maxPool 2); Gen.constant (avgPool 2); Gen.constant (upsample 2)
+            gen { let! c = Gen.choose (1, 4) in return conv2dSame (4 * c) 3 --> pixelShuffle 2 }
+            gen { let! c = Gen.choose (1, 4) in return residualWith (Net.Conv2d(int64 c, 1L)) (conv2dSame c 3 --> relu) }
+            gen { let! a = Gen.choose (1, 3) in let! b = Gen.choose (1, 3) in return concat [ conv2dSame a 3; conv2dSame b 1 ] }
+            Gen.constant (skip (conv2dSame 2 3))
+        ]
+    let head =
+        Gen.oneof [
+            Gen.constant (flatten --> linear 5)
+            Gen.constant (globalAvgPool --> linear 3 --> softmax)
+            Gen.constant (adaptiveAvgPool 2 2 --> flatten --> dropout 0.5 --> linear 4)
+            Gen.constant (heads [ flatten --> linear 2; flatten --> linear 3 ])
+        ]
+    gen {
+        let! n = Gen.choose (1, 5)
+        let! body = Gen.listOfLength n imageLayer
+        let! h = head
+        return (body @ [ h ]) |> List.reduce (-->)
+    }
+
+let propertyTests =
+    let config = { FsCheckConfig.defaultConfig with maxTest = 60 }
+    testList "combinator laws" [
+        testPropertyWithConfig config "sequence is associative" <|
+            Prop.forAll (Arb.fromGen (Gen.three genPipeline)) (fun (a, b, c) -> ((a --> b) --> c) = (a --> (b --> c)))
+        test "shape inference agrees with the real forward pass on 80 random pipelines" {
+            let cases = Gen.sample 80 (Gen.zip genPipeline (Gen.choose (4, 12)))
+            let built =
+                [ for pipeline, size in cases do
+                      match (try Some (Model.build [ 3; size; size ] pipeline) with :? ShapeException -> None) with
+                      | Some model -> yield pipeline, model
+                      | None -> () ]
+            // Some pipelines shrink a small image too far and are refused; most must build.
+            Expect.isGreaterThan built.Length 40 $"only {built.Length} of 80 pipelines built"
+            for pipeline, model in built do
+                Expect.equal (realShape model) (List.ofSeq model.Output) $"{pipeline} on {model.Input}"
+        }
+        testPropertyWithConfig config "summary parameter totals equal the built parameters" <|
+            Prop.forAll (Arb.fromGen genPipeline) (fun pipeline ->
+                match (try Some (Model.build [ 3; 16; 16 ] pipeline) with :? ShapeException -> None) with
+                | Some model ->
+                    let built = model.Module.parameters() |> Seq.sumBy (fun p -> p.numel())
+                    let rows = model.Rows |> Seq.sumBy (fun r -> r.Parameters)
+                    rows = built && model.ParameterCount = built
+                | None -> true)
+        test "a residual around a zero-weight layer is the identity" {
+            let model = Model.build [ 4; 5; 5 ] (residual (conv2dSame 4 3))
+            use _ = torch.no_grad()
+            for p in model.Module.parameters() do p.zero_() |> ignore
+            use x = torch.randn([| 2L; 4L; 5L; 5L |])
+            use y = model.Forward x
+            Expect.equal (x.sub(y).abs().max().item<float32>()) 0.f "f(x) + x with f = 0"
+        }
+    ]
+
+let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; propertyTests ]
