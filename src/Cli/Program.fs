@@ -27,6 +27,23 @@ type DataArgs =
     interface IArgParserTemplate with
         member _.Usage = "fetch a data set into the data home (fashion-mnist)."
 
+type ShapeArgs =
+    | [<Mandatory>] Input of shape: string
+    | [<Mandatory>] Out_Channels of int
+    | [<Mandatory>] Kernel of int
+    | Stride of int
+    | Padding of int
+    | Dilation of int
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Input _ -> "input shape N x C x H x W, e.g. 1x1x32x32."
+            | Out_Channels _ -> "output channels of the convolution."
+            | Kernel _ -> "kernel size."
+            | Stride _ -> "stride (default 1)."
+            | Padding _ -> "padding (default 0)."
+            | Dilation _ -> "dilation (default 1)."
+
 /// For commands that take no options (Argu needs a template with at least one case).
 type NoArgs =
     | [<Hidden>] Unused
@@ -37,6 +54,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Demo of ParseResults<DemoArgs>
     | [<CliPrefix(CliPrefix.None)>] Test of ParseResults<TestArgs>
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
+    | [<CliPrefix(CliPrefix.None)>] Shape of ParseResults<ShapeArgs>
     | [<CliPrefix(CliPrefix.None)>] Info of ParseResults<NoArgs>
     | [<CliPrefix(CliPrefix.None)>] Help of ParseResults<NoArgs>
     interface IArgParserTemplate with
@@ -45,6 +63,7 @@ type Command =
             | Demo _ -> "train a LeNet-style CNN on Fashion-MNIST for one epoch; print the test accuracy; write pictures."
             | Test _ -> "run every test project; the last line is 'tests: N passed, N failed, N skipped'."
             | Data _ -> "data sets: 'data fetch NAME' provisions one."
+            | Shape _ -> "the course's calc_out_shape: the N x C x H x W output of a convolution."
             | Info _ -> "show where libtorch was loaded from, the device, and the data home."
             | Help _ -> "list the commands."
 
@@ -74,6 +93,23 @@ let private fetch (name: string) =
         eprintfn "unknown data set '%s'; known: fashion-mnist" other
         2
 
+let private shape (args: ParseResults<ShapeArgs>) =
+    let input =
+        try Layers.Shape.Parse(args.GetResult Input) |> Array.ofSeq
+        with :? FormatException as e -> args.Raise(e.Message, showUsage = true)
+    if input.Length <> 4 then
+        args.Raise($"--input needs N x C x H x W (4 sizes), got {input.Length}.", showUsage = true)
+    let output =
+        Layers.ConvArithmetic.CalcOutShape(
+            input, int64 (args.GetResult Out_Channels), int64 (args.GetResult Kernel),
+            int64 (args.GetResult(Stride, 1)), int64 (args.GetResult(Padding, 0)), int64 (args.GetResult(Dilation, 1)))
+    if output |> Array.exists (fun d -> d < 1L) then
+        eprintfn "the kernel does not fit: the output would be %s; pad more or use a smaller kernel" (String.Join("x", output))
+        1
+    else
+        printfn "%s" (String.Join("x", output))
+        0
+
 let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Command>) =
     match args.GetSubCommand() with
     | Demo d ->
@@ -84,6 +120,7 @@ let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Comma
         Data.Provisioning.Ensure(Data.FashionMnist.Spec, Console.provisionProgress ()) |> ignore
         TestRunner.run (root ()) "Release" (t.GetResult(Expecto_Args, []))
     | Data d -> fetch (d.GetResult Fetch)
+    | Shape s -> shape s
     | Info _ -> info ()
     | Help _ -> printfn "%s" (parser.PrintUsage(hideSyntax = true)); 0
 

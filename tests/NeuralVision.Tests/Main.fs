@@ -15,6 +15,7 @@ let allTests =
         DataTests.tests
         LayerTests.tests
         ExampleTests.tests
+        CliTests.tests
     ]
 
 /// Writes "passed failed skipped" to $NV_TEST_SUMMARY so that ./nv test can add up all projects.
