@@ -8,3 +8,6 @@
 #r "ScottPlot.dll"
 #r "NeuralVision.Core.dll"
 #r "NeuralVision.FSharp.dll"
+
+// Load libtorch now, so that a script may call TorchSharp directly before any NeuralVision function.
+NeuralVision.Native.TorchNative.EnsureLoaded() |> ignore

@@ -126,6 +126,7 @@ let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Comma
 
 [<EntryPoint>]
 let main argv =
+    Native.TorchNative.EnsureLoaded() |> ignore
     let parser = ArgumentParser.Create<Command>(programName = "./nv", usageStringCharacterWidth = 160)
     try
         match argv with

@@ -14,6 +14,7 @@ let allTests =
         SeedTests.tests
         DataTests.tests
         LayerTests.tests
+        LossTests.tests
         ExampleTests.tests
         CliTests.tests
     ]
@@ -32,6 +33,8 @@ let private withSummaryFile (printers: TestPrinters) =
 
 [<EntryPoint>]
 let main argv =
+    // Tests call TorchSharp directly too; libtorch must be loaded (and patched) before its first use.
+    NeuralVision.Native.TorchNative.EnsureLoaded() |> ignore
     match List.ofArray argv with
     | flag :: "native" :: _ when flag = ChildProcess.Flag -> NativeTests.childMain ()
     | flag :: "seed" :: rest when flag = ChildProcess.Flag -> SeedTests.childMain rest

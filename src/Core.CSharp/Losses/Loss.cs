@@ -1,0 +1,31 @@
+using static TorchSharp.torch;
+
+namespace NeuralVision.Losses;
+
+/// <summary>
+/// A loss value: a named function of (model output, target) to a scalar tensor. Immutable; the
+/// training fold calls it once per batch and back-propagates through its result.
+/// </summary>
+/// <param name="Name">Shown in progress and history.</param>
+/// <param name="Function">(output, target) → scalar.</param>
+public sealed record Loss(string Name, Func<Tensor, Tensor, Tensor> Function)
+{
+    /// <summary>The loss of a batch.</summary>
+    public Tensor Compute(Tensor output, Tensor target) => Function(output, target);
+
+    /// <summary>The weighted sum of this loss and another on the same output and target.</summary>
+    public Loss Plus(Loss other, double weight = 1.0) =>
+        new($"{Name} + {weight}·{other.Name}", (o, t) => Function(o, t).add(other.Function(o, t).mul(weight)));
+
+    /// <inheritdoc/>
+    public override string ToString() => Name;
+}
+
+/// <summary>How a per-element loss is reduced to a scalar.</summary>
+public enum Reduce
+{
+    /// <summary>The mean over all elements.</summary>
+    Mean,
+    /// <summary>The sum over all elements.</summary>
+    Sum,
+}

@@ -1,0 +1,43 @@
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace NeuralVision.Losses;
+
+/// <summary>The losses of regression and classification, each as PyTorch defines it.</summary>
+public static class Standard
+{
+    /// <summary>Mean squared error.</summary>
+    public static Loss Mse() => new("mse", (o, t) => F.mse_loss(o, t));
+    /// <summary>Mean absolute error.</summary>
+    public static Loss L1() => new("l1", (o, t) => F.l1_loss(o, t));
+    /// <summary>Huber-like smooth L1: quadratic below <paramref name="beta"/>, linear above.</summary>
+    public static Loss SmoothL1(double beta = 1.0) => new($"smoothL1({beta})", (o, t) => F.smooth_l1_loss(o, t, beta: beta));
+
+    /// <summary>Binary cross-entropy on probabilities (after a sigmoid): −[t·log p + (1 − t)·log(1 − p)].</summary>
+    public static Loss Bce(Reduce reduce = Reduce.Mean) => new("bce", (o, t) => F.binary_cross_entropy(o, t, reduction: Reduction(reduce)));
+
+    /// <summary>Binary cross-entropy on logits (the sigmoid inside, numerically stable).</summary>
+    public static Loss BceWithLogits(Reduce reduce = Reduce.Mean) =>
+        new("bceWithLogits", (o, t) => F.binary_cross_entropy_with_logits(o, t, reduction: Reduction(reduce)));
+
+    /// <summary>
+    /// Cross-entropy on logits [N, C] against class indices [N] (int64): softmax inside, optional
+    /// per-class weights and label smoothing, as PyTorch's cross_entropy.
+    /// </summary>
+    public static Loss CrossEntropy(double[]? classWeights = null, double labelSmoothing = 0.0) =>
+        new(labelSmoothing > 0 ? $"crossEntropy(smoothing {labelSmoothing})" : "crossEntropy", (o, t) =>
+        {
+            using var weights = classWeights is null ? null : tensor(classWeights, dtype: o.dtype, device: o.device);
+            return F.cross_entropy(o, t, weight: weights, label_smoothing: labelSmoothing);
+        });
+
+    /// <summary>Negative log-likelihood on log-probabilities [N, C] (after log-softmax) against class indices.</summary>
+    public static Loss Nll(double[]? classWeights = null) =>
+        new("nll", (o, t) =>
+        {
+            using var weights = classWeights is null ? null : tensor(classWeights, dtype: o.dtype, device: o.device);
+            return F.nll_loss(o, t, weight: weights);
+        });
+
+    internal static nn.Reduction Reduction(Reduce reduce) => reduce == Reduce.Sum ? nn.Reduction.Sum : nn.Reduction.Mean;
+}
