@@ -15,6 +15,7 @@ let allTests =
         DataTests.tests
         LayerTests.tests
         LossTests.tests
+        OptimiserTests.tests
         ExampleTests.tests
         CliTests.tests
     ]

@@ -1,0 +1,111 @@
+/// Optimisers as values, checked step by step against paths that PyTorch itself produced
+/// (fixtures/optimizer-paths.json, made by fixtures/make_optimizer_paths.py), and the schedules'
+/// closed forms against hand-computed values.
+module NeuralVision.Tests.OptimiserTests
+
+open System
+open System.IO
+open System.Text.Json
+open Expecto
+open TorchSharp
+open NeuralVision.Optim
+
+/// The optimiser values that correspond to the fixture's PyTorch configurations.
+let private configurations : Map<string, Optimiser> =
+    Map [
+        "sgd", Sgd(0.001)
+        "momentum", Sgd(0.001, Momentum = 0.9)
+        "momentum-dampening", Sgd(0.001, Momentum = 0.9, Dampening = 0.5)
+        "nesterov", Sgd(0.001, Momentum = 0.9, Nesterov = true)
+        "sgd-weight-decay", Sgd(0.001, Momentum = 0.9, WeightDecay = 0.01)
+        "rprop", Rprop(0.01, 0.5, 1.2, 1e-6, 50.)
+        "rmsprop", RmsProp(0.01, 0.99, 1e-8)
+        "rmsprop-centered", RmsProp(0.01, 0.9, 1e-8, WeightDecay = 0.01, Momentum = 0.5, Centered = true)
+        "adagrad", Adagrad(0.1, LrDecay = 0.01, WeightDecay = 0.01, Eps = 1e-10)
+        "adam", Adam(0.01)
+        "adam-amsgrad", Adam(0.01, WeightDecay = 0.01, Amsgrad = true)
+        "adamw", AdamW(0.01, WeightDecay = 0.1)
+    ]
+
+let private functions : Map<string, torch.Tensor -> torch.Tensor> =
+    let one = torch.tensor 1.0
+    Map [
+        "rosenbrock", fun w -> (one - w.[0]).square() + (w.[1] - w.[0].square()).square() * torch.tensor 100.0
+        "elongated", fun w -> w.[0].square() + w.[1].square() * torch.tensor 20.0
+    ]
+
+type private Reference = { Optimizer: string; Function: string; Start: float[]; Path: float[][] }
+
+let private references =
+    lazy (
+        let file = Path.Combine(Repo.root.Value, "tests", "NeuralVision.Tests", "fixtures", "optimizer-paths.json")
+        use doc = JsonDocument.Parse(File.ReadAllText file)
+        [ for p in doc.RootElement.GetProperty("paths").EnumerateArray() ->
+              let floats (e: JsonElement) = [| for x in e.EnumerateArray() -> x.GetDouble() |]
+              { Optimizer = p.GetProperty("optimizer").GetString()
+                Function = p.GetProperty("function").GetString()
+                Start = floats (p.GetProperty "start")
+                Path = [| for point in p.GetProperty("path").EnumerateArray() -> floats point |] } ])
+
+let private pathTests =
+    testList "the same path as PyTorch, step by step (float64)" [
+        test "the fixture covers every optimiser on both functions" {
+            Expect.equal references.Value.Length 24 "12 configurations × 2 functions"
+            Expect.equal (references.Value |> List.map _.Optimizer |> Set.ofList) (configurations |> Map.keys |> Set.ofSeq) "names"
+        }
+        for reference in references.Value do
+            test $"{reference.Optimizer} on {reference.Function}" {
+                let path = configurations.[reference.Optimizer].Minimise(Func<_, _> functions.[reference.Function], reference.Start, reference.Path.Length - 1)
+                for i in 0 .. path.Length - 1 do
+                    for j in 0 .. 1 do
+                        let ours, theirs = path.[i].[j], reference.Path.[i].[j]
+                        // Same algorithm, same float64 operations: 23 of the 24 paths are bit-identical, one differs by 3e-21.
+                        if abs (ours - theirs) > 1e-15 * (1. + abs theirs) then
+                            failtest $"step {i}, coordinate {j}: ours {ours:R}, PyTorch {theirs:R}"
+                let moved = abs (path.[path.Length - 1].[0] - reference.Start.[0]) + abs (path.[path.Length - 1].[1] - reference.Start.[1])
+                Expect.isGreaterThan moved 1e-3 "the optimiser moved"
+            }
+    ]
+
+let private valueTests =
+    testList "optimiser values" [
+        test "equal by value, and a new learning rate gives a new value" {
+            Expect.equal (Adam(0.01)) (Adam(0.01)) "same settings"
+            let faster = Sgd(0.1, Momentum = 0.9).WithLearningRate 0.5
+            Expect.equal faster (Sgd(0.5, Momentum = 0.9) :> Optimiser) "only the rate changed"
+        }
+        test "Nesterov without momentum is refused" {
+            use p = new Modules.Parameter(torch.zeros(2L))
+            Expect.throwsT<ArgumentException> (fun () -> Sgd(0.1, Nesterov = true).Create([ p ]) |> ignore) "needs momentum"
+        }
+    ]
+
+let private scheduleTests =
+    let close expected actual message = Expect.floatClose { absolute = 1e-15; relative = 1e-12 } actual expected message
+    testList "schedules" [
+        test "step decay" {
+            let s = StepDecay(3, 0.5)
+            Expect.equal [ for e in 0 .. 6 -> s.At(e, 0.1) ] [ 0.1; 0.1; 0.1; 0.05; 0.05; 0.05; 0.025 ] "halved every 3 epochs"
+        }
+        test "cosine annealing" {
+            let s = Cosine(10, 0.001)
+            close 0.1 (s.At(0, 0.1)) "starts at the base rate"
+            close (0.001 + 0.099 / 2.) (s.At(5, 0.1)) "half way: the middle"
+            close 0.001 (s.At(10, 0.1)) "ends at eta_min"
+        }
+        test "one-cycle" {
+            let s = OneCycle(1.0, 100)
+            close 0.04 (s.At(0, 0.)) "starts at max/25"
+            close 1.0 (s.At(29, 0.)) "peaks at the end of the first 30%"
+            close (0.04 / 1e4) (s.At(99, 0.)) "ends at max/25/1e4"
+            let rising = [ for i in 0 .. 29 -> s.At(i, 0.) ]
+            Expect.isTrue (List.pairwise rising |> List.forall (fun (a, b) -> b > a)) "rises during warm-up"
+        }
+        test "reduce on plateau" {
+            let plateau = ReduceOnPlateau(Factor = 0.5, Patience = 2)
+            let states = [ 1.0; 0.9; 0.95; 0.93; 0.91; 0.92 ] |> List.scan (fun s v -> plateau.Next(s, v)) (plateau.Start 0.1) |> List.tail
+            Expect.equal [ for s in states -> s.Lr ] [ 0.1; 0.1; 0.1; 0.1; 0.05; 0.05 ] "halved after three epochs without improvement"
+        }
+    ]
+
+let tests = testList "optimisers" [ pathTests; valueTests; scheduleTests ]
