@@ -10,43 +10,43 @@ type Tensor = torch.Tensor
 [<RequireQualifiedAccess>]
 module Tensor =
     /// A float32 tensor [n] from an array (copied).
-    let ofArray (values: float32[]) : Tensor = Tensors.Tensor.From values
+    let ofArray (values: float32[]) : Tensor = Tensors.TensorConvert.From values
     /// A float32 tensor [rows; cols] from a 2-D array.
-    let ofArray2D (values: float32[,]) : Tensor = Tensors.Tensor.From values
+    let ofArray2D (values: float32[,]) : Tensor = Tensors.TensorConvert.From values
     /// A float32 tensor [a; b; c] from a 3-D array.
-    let ofArray3D (values: float32[,,]) : Tensor = Tensors.Tensor.From values
+    let ofArray3D (values: float32[,,]) : Tensor = Tensors.TensorConvert.From values
     /// A float32 tensor [a; b; c; d] from a 4-D array (e.g. N×C×H×W images).
-    let ofArray4D (values: float32[,,,]) : Tensor = Tensors.Tensor.From values
+    let ofArray4D (values: float32[,,,]) : Tensor = Tensors.TensorConvert.From values
     /// A float64 tensor [n] from an array of floats.
-    let ofFloats (values: float[]) : Tensor = Tensors.Tensor.From values
+    let ofFloats (values: float[]) : Tensor = Tensors.TensorConvert.From values
     /// A float64 tensor [rows; cols] from a 2-D array of floats.
-    let ofFloats2D (values: float[,]) : Tensor = Tensors.Tensor.From values
+    let ofFloats2D (values: float[,]) : Tensor = Tensors.TensorConvert.From values
     /// An int64 tensor [n], as class labels are held.
-    let ofLabels (values: int64[]) : Tensor = Tensors.Tensor.From values
+    let ofLabels (values: int64[]) : Tensor = Tensors.TensorConvert.From values
     /// A float64 tensor [n] from a MathNet vector.
-    let ofVector (v: Vector<float>) : Tensor = Tensors.Tensor.From v
+    let ofVector (v: Vector<float>) : Tensor = Tensors.TensorConvert.From v
     /// A float64 tensor [rows; cols] from a MathNet matrix.
-    let ofMatrix (m: Matrix<float>) : Tensor = Tensors.Tensor.From m
+    let ofMatrix (m: Matrix<float>) : Tensor = Tensors.TensorConvert.From m
 
     /// The values of a rank-1 tensor as float32.
-    let toArray (t: Tensor) : float32[] = Tensors.Tensor.ToArray1<float32> t
+    let toArray (t: Tensor) : float32[] = Tensors.TensorConvert.ToArray1<float32> t
     /// The values of a rank-2 tensor as float32.
-    let toArray2D (t: Tensor) : float32[,] = Tensors.Tensor.ToArray2<float32> t
+    let toArray2D (t: Tensor) : float32[,] = Tensors.TensorConvert.ToArray2<float32> t
     /// The values of a rank-3 tensor as float32.
-    let toArray3D (t: Tensor) : float32[,,] = Tensors.Tensor.ToArray3<float32> t
+    let toArray3D (t: Tensor) : float32[,,] = Tensors.TensorConvert.ToArray3<float32> t
     /// The values of a rank-4 tensor as float32.
-    let toArray4D (t: Tensor) : float32[,,,] = Tensors.Tensor.ToArray4<float32> t
+    let toArray4D (t: Tensor) : float32[,,,] = Tensors.TensorConvert.ToArray4<float32> t
     /// The values of a rank-1 tensor as float (float64).
-    let toFloats (t: Tensor) : float[] = Tensors.Tensor.ToArray1<float> t
+    let toFloats (t: Tensor) : float[] = Tensors.TensorConvert.ToArray1<float> t
     /// The values of a rank-2 tensor as float (float64).
-    let toFloats2D (t: Tensor) : float[,] = Tensors.Tensor.ToArray2<float> t
+    let toFloats2D (t: Tensor) : float[,] = Tensors.TensorConvert.ToArray2<float> t
     /// A rank-1 tensor as a MathNet vector.
-    let toVector (t: Tensor) : Vector<float> = Tensors.Tensor.ToVector t
+    let toVector (t: Tensor) : Vector<float> = Tensors.TensorConvert.ToVector t
     /// A rank-2 tensor as a MathNet matrix.
-    let toMatrix (t: Tensor) : Matrix<float> = Tensors.Tensor.ToMatrix t
+    let toMatrix (t: Tensor) : Matrix<float> = Tensors.TensorConvert.ToMatrix t
 
     /// The tensor on a device (a new tensor when it moves).
-    let toDevice (device: torch.Device) (t: Tensor) : Tensor = Tensors.Tensor.ToDevice(t, device)
+    let toDevice (device: torch.Device) (t: Tensor) : Tensor = Tensors.TensorConvert.ToDevice(t, device)
     /// The tensor's shape as a list.
     let shape (t: Tensor) : int64 list = List.ofArray t.shape
 

@@ -26,6 +26,19 @@ public static class Seeding
         torch.set_num_threads(threads ?? DefaultThreads);
     }
 
+    /// <summary>A seed for one part of a run (e.g. an epoch's shuffle), mixed from a base seed and an index; stable across processes.</summary>
+    public static long Mix(long baseSeed, long index)
+    {
+        unchecked
+        {
+            // splitmix64's finaliser: nearby inputs give unrelated outputs.
+            ulong z = (ulong)baseSeed + 0x9E3779B97F4A7C15UL * (ulong)(index + 1);
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return (long)((z ^ (z >> 31)) >> 1);
+        }
+    }
+
     /// <summary>A new <see cref="Random"/> seeded by one draw from libtorch's generator.</summary>
     public static Random NewRandom()
     {

@@ -10,9 +10,9 @@ namespace NeuralVision.Tensors;
 /// tensors. Every conversion copies: a tensor never aliases the caller's array and the returned
 /// arrays never alias a tensor, so neither side can change the other.
 /// </summary>
-public static class Tensor
+public static class TensorConvert
 {
-    static Tensor() => TorchNative.EnsureLoaded();
+    static TensorConvert() => TorchNative.EnsureLoaded();
 
     /// <summary>A float32 tensor of shape [n] holding a copy of <paramref name="values"/>.</summary>
     public static torch.Tensor From(float[] values) => tensor(values);

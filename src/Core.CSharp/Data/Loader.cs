@@ -1,0 +1,71 @@
+using NeuralVision.Tensors;
+using NeuralVision.Training;
+using static TorchSharp.torch;
+
+namespace NeuralVision.Data;
+
+/// <summary>Inputs and targets held as tensors, first dimension = samples.</summary>
+/// <param name="Inputs">[N, …] inputs.</param>
+/// <param name="Targets">[N, …] targets (class indices, values, masks, boxes).</param>
+public sealed record TensorData(Tensor Inputs, Tensor Targets)
+{
+    /// <summary>The number of samples.</summary>
+    public long Count => Inputs.shape[0];
+
+    /// <summary>Checks that inputs and targets have the same number of samples.</summary>
+    public TensorData Checked() => Inputs.shape[0] == Targets.shape[0] ? this
+        : throw new ArgumentException($"{Inputs.shape[0]} inputs but {Targets.shape[0]} targets; they must match sample for sample.");
+}
+
+/// <summary>
+/// Splits data into batches, shuffled per epoch. The order of epoch e depends only on the loader's
+/// seed and e (its own generator, not libtorch's global one), so a run resumed at epoch e sees the
+/// batches an uninterrupted run would have seen.
+/// </summary>
+/// <param name="Data">The samples.</param>
+/// <param name="BatchSize">Samples per batch.</param>
+/// <param name="Shuffle">Whether each epoch visits the samples in a new random order.</param>
+/// <param name="Seed">The base seed of the shuffling.</param>
+/// <param name="DropLast">Whether to leave out a last, smaller batch.</param>
+public sealed record Loader(TensorData Data, int BatchSize, bool Shuffle, long Seed, bool DropLast = false)
+{
+    /// <summary>A loader whose seed is drawn from libtorch's generator, so <see cref="Seeding.Seed"/> fixes it.</summary>
+    public static Loader Create(TensorData data, int batchSize, bool shuffle = true, bool dropLast = false)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "a batch holds at least one sample");
+        return new Loader(data.Checked(), batchSize, shuffle, Seeding.NewRandom().NextInt64(), dropLast);
+    }
+
+    /// <summary>Batches per epoch.</summary>
+    public int BatchesPerEpoch => (int)(DropLast ? Data.Count / BatchSize : (Data.Count + BatchSize - 1) / BatchSize);
+
+    /// <summary>The batches of epoch <paramref name="epoch"/> (1-based), created lazily; the training step owns and frees them.</summary>
+    public IEnumerable<Batch> Epoch(int epoch)
+    {
+        var n = Data.Count;
+        Tensor? order = null;
+        if (Shuffle)
+        {
+            using var generator = new Generator((ulong)Seeding.Mix(Seed, epoch));
+            order = randperm(n, generator: generator, device: Data.Inputs.device);
+        }
+        try
+        {
+            for (int b = 0; b < BatchesPerEpoch; b++)
+            {
+                long start = (long)b * BatchSize, count = Math.Min(BatchSize, n - start);
+                if (order is null)
+                    yield return new Batch(Data.Inputs.narrow(0, start, count), Data.Targets.narrow(0, start, count), Owned: true);
+                else
+                {
+                    using var index = order.narrow(0, start, count);
+                    yield return new Batch(Data.Inputs.index_select(0, index), Data.Targets.index_select(0, index), Owned: true);
+                }
+            }
+        }
+        finally
+        {
+            order?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using System.Text;
+using System.Text.Json;
+using NeuralVision.Layers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NeuralVision.Training;
+
+/// <summary>A checkpoint or weights file is missing, damaged or does not fit the model; the message says which and what to do.</summary>
+public sealed class CheckpointException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Saving and loading weights and whole training states. Every write goes to a temporary file in the
+/// target's folder, is flushed to disk, then renamed over the target, so a crash mid-write never
+/// replaces a good file with a torn one.
+/// </summary>
+public static class Checkpoint
+{
+    const string Magic = "NVCK";
+    const int Version = 1;
+
+    sealed record Header(int Epoch, long Step, double LastLoss, string Optimizer, string Model);
+
+    /// <summary>Saves the model's parameters and buffers (TorchSharp's format, readable by <c>Module.load</c>).</summary>
+    public static void SaveWeights(Model model, string path) =>
+        WriteAtomically(path, writer => model.Module.save(writer));
+
+    /// <summary>Loads weights saved by <see cref="SaveWeights"/> into a model of the same architecture.</summary>
+    public static void LoadWeights(Model model, string path) =>
+        Read(path, reader => model.Module.load(reader));
+
+    /// <summary>
+    /// Saves everything a run needs to resume exactly: weights, optimiser state (moments, step counts,
+    /// learning rates), epoch and step, and libtorch's random state.
+    /// </summary>
+    public static void Save(TrainState state, string path) =>
+        WriteAtomically(path, writer =>
+        {
+            writer.Write(Magic);
+            writer.Write(Version);
+            writer.Write(JsonSerializer.Serialize(new Header(state.Epoch, state.Step, state.LastLoss, state.Optimizer.GetType().Name, state.Model.Spec.ToString())));
+            state.Model.Module.save(writer);
+            ((OptimizerHelper)state.Optimizer).save_state_dict(writer);
+            using var rng = get_rng_state();
+            rng.Save(writer);
+        });
+
+    /// <summary>
+    /// Restores a state saved by <see cref="Save"/> into <paramref name="fresh"/> (the same model and
+    /// optimiser set-up, e.g. from <see cref="Train.Start"/>); returns the state to continue from.
+    /// </summary>
+    public static TrainState Load(string path, TrainState fresh)
+    {
+        Header? header = null;
+        Read(path, reader =>
+        {
+            if (reader.ReadString() != Magic) throw new InvalidDataException("it is not a NeuralVision checkpoint (no NVCK mark)");
+            var version = reader.ReadInt32();
+            if (version != Version) throw new InvalidDataException($"it has format version {version}; this library reads {Version}");
+            header = JsonSerializer.Deserialize<Header>(reader.ReadString()) ?? throw new InvalidDataException("its header is empty");
+            if (header.Optimizer != fresh.Optimizer.GetType().Name)
+                throw new CheckpointException($"{path} holds a {header.Optimizer} state but the run uses {fresh.Optimizer.GetType().Name}; resume with the same optimiser.");
+            fresh.Model.Module.load(reader);
+            // Outside any dispose scope: restored optimiser buffers must outlive this call (see TorchSharp's OptimizerHelper).
+            ((OptimizerHelper)fresh.Optimizer).load_state_dict(reader);
+            using var rng = Tensor.Load(reader);
+            set_rng_state(rng);
+        });
+        return fresh with { Epoch = header!.Epoch, Step = header.Step, LastLoss = header.LastLoss, EpochLossSum = 0, EpochSamples = 0 };
+    }
+
+    /// <summary>Writes through <paramref name="write"/> to a temporary file, flushes it to disk, and renames it over <paramref name="path"/>.</summary>
+    public static void WriteAtomically(string path, Action<BinaryWriter> write)
+    {
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(dir);
+        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+            {
+                write(writer);
+                writer.Flush();
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    static void Read(string path, Action<BinaryReader> read)
+    {
+        if (!File.Exists(path)) throw new CheckpointException($"{path}: no such checkpoint file.");
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+            read(reader);
+        }
+        catch (Exception e) when (e is EndOfStreamException or InvalidDataException or ArgumentException or FormatException or JsonException or KeyNotFoundException)
+        {
+            throw new CheckpointException($"{path} cannot be loaded: {e.Message}. It is damaged or was saved from a different model.", e);
+        }
+    }
+}

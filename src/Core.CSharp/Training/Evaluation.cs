@@ -1,0 +1,88 @@
+using NeuralVision.Layers;
+using NeuralVision.Losses;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NeuralVision.Training;
+
+/// <summary>Metrics of a model over a data set, in evaluation mode and without gradients.</summary>
+public static class Evaluation
+{
+    /// <summary>
+    /// Evaluates <paramref name="model"/> on <paramref name="batches"/>: each metric's figure, and
+    /// <c>val_loss</c> when a loss is given. The model is left in evaluation mode; the next training
+    /// epoch switches it back.
+    /// </summary>
+    public static Dictionary<string, double> Evaluate(Model model, IEnumerable<Batch> batches, IReadOnlyList<Metric> metrics, Loss? loss = null, string prefix = "")
+    {
+        model.Eval();
+        using var noGrad = no_grad();
+        var sums = metrics.Select(_ => (double[]?)null).ToArray();
+        double lossSum = 0;
+        long samples = 0;
+        using var e = batches.GetEnumerator();
+        while (true)
+        {
+            using var scope = NewDisposeScope();
+            if (!e.MoveNext()) break;
+            var batch = e.Current;
+            try
+            {
+                var inputs = batch.Inputs.to(model.Device);
+                var targets = batch.Targets.to(model.Device);
+                var output = model.Forward(inputs);
+                if (loss is not null) lossSum += loss.Compute(output, targets).ToDouble() * batch.Count;
+                samples += batch.Count;
+                for (int m = 0; m < metrics.Count; m++)
+                {
+                    var s = metrics[m].Sums(output, targets);
+                    sums[m] = sums[m] is { } acc ? acc.Zip(s, (a, b) => a + b).ToArray() : s;
+                }
+            }
+            finally
+            {
+                if (batch.Owned) { batch.Inputs.Dispose(); batch.Targets.Dispose(); }
+            }
+        }
+        if (samples == 0) throw new ArgumentException("evaluation got no batches: the data set is empty.");
+        var result = new Dictionary<string, double>();
+        for (int m = 0; m < metrics.Count; m++) result[prefix + metrics[m].Name] = metrics[m].Finish(sums[m]!);
+        if (loss is not null) result[prefix + "val_loss"] = lossSum / samples;
+        return result;
+    }
+
+    /// <summary>The class predictions (arg-max) of a model over batches, in order.</summary>
+    public static long[] Predictions(Model model, IEnumerable<Batch> batches)
+    {
+        model.Eval();
+        using var noGrad = no_grad();
+        var result = new List<long>();
+        foreach (var batch in batches)
+        {
+            using var scope = NewDisposeScope();
+            result.AddRange(model.Forward(batch.Inputs.to(model.Device)).argmax(1).cpu().data<long>().ToArray());
+            if (batch.Owned) { batch.Inputs.Dispose(); batch.Targets.Dispose(); }
+        }
+        return result.ToArray();
+    }
+
+    /// <summary>The confusion matrix [true, predicted] of a classifier over batches.</summary>
+    public static long[,] Confusion(Model model, IEnumerable<Batch> batches, int classes)
+    {
+        model.Eval();
+        using var noGrad = no_grad();
+        var counts = new double[classes * classes];
+        foreach (var batch in batches)
+        {
+            using var scope = NewDisposeScope();
+            var c = Metrics.ConfusionCounts(model.Forward(batch.Inputs.to(model.Device)), batch.Targets.to(model.Device), classes);
+            for (int i = 0; i < counts.Length; i++) counts[i] += c[i];
+            if (batch.Owned) { batch.Inputs.Dispose(); batch.Targets.Dispose(); }
+        }
+        var matrix = new long[classes, classes];
+        for (int i = 0; i < classes; i++)
+            for (int j = 0; j < classes; j++)
+                matrix[i, j] = (long)counts[i * classes + j];
+        return matrix;
+    }
+}

@@ -1,0 +1,140 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using NeuralVision.Layers;
+using NeuralVision.Losses;
+using NeuralVision.Optim;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NeuralVision.Training;
+
+/// <summary>Is told about the steps of a run, e.g. to draw a progress bar.</summary>
+public interface ITrainingObserver
+{
+    /// <summary>An epoch starts; <paramref name="steps"/> is its number of steps when known.</summary>
+    void EpochStarted(int epoch, int? steps);
+    /// <summary>A step has finished.</summary>
+    void StepFinished(TrainState state);
+    /// <summary>An epoch has finished.</summary>
+    void EpochFinished(EpochResult result);
+}
+
+/// <summary>
+/// Training as a fold: <see cref="Step"/> : state → batch → state; an epoch is a fold of
+/// <see cref="Step"/> over the epoch's batches; a run is the lazy sequence of epoch results
+/// (Run). Early stopping, checkpoints and schedules are functions over that sequence
+/// (see Callbacks). A run changes its model as it goes: enumerate it once.
+/// </summary>
+public static class Train
+{
+    /// <summary>
+    /// The state before the first step: an optimiser over the model's trainable parameters, the
+    /// loss, and options. <paramref name="stepSchedule"/> must be per-step (one-cycle); epoch schedules
+    /// are applied with Callbacks.Schedule.
+    /// </summary>
+    public static TrainState Start(Model model, Optimiser optimiser, Loss loss, double? clipGradNorm = null, Schedule? stepSchedule = null)
+    {
+        var trainable = model.Module.parameters().Where(p => p.requires_grad).ToList();
+        if (trainable.Count == 0)
+            throw new ArgumentException("the model has no trainable parameters (all frozen?); unfreeze some before training.");
+        if (stepSchedule is { PerStep: false })
+            throw new ArgumentException($"{stepSchedule} changes the rate per epoch; apply it to the run with Callbacks.Schedule instead.");
+        return new TrainState(model, optimiser.Create(trainable), loss, ClipGradNorm: clipGradNorm,
+            StepSchedule: stepSchedule is null ? null : (stepSchedule, optimiser.LearningRate));
+    }
+
+    /// <summary>
+    /// One optimisation step on one batch: forward, loss, backward, (clip), step. Runs in a dispose
+    /// scope, so nothing but the parameters and the optimiser's state outlives it; an owned batch is
+    /// freed too. A NaN or infinite loss throws <see cref="TrainingDivergedException"/> before any weight changes.
+    /// </summary>
+    public static TrainState Step(TrainState state, Batch batch)
+    {
+        using var scope = NewDisposeScope();
+        try
+        {
+            var device = state.Model.Device;
+            var inputs = batch.Inputs.device == device ? batch.Inputs : batch.Inputs.to(device);
+            var targets = batch.Targets.device == device ? batch.Targets : batch.Targets.to(device);
+            state.Optimizer.zero_grad();
+            var loss = state.Loss.Compute(state.Model.Forward(inputs), targets);
+            var value = loss.ToDouble();
+            if (!double.IsFinite(value))
+                throw new TrainingDivergedException(state.Epoch + 1, state.Step + 1, value, state.LastLoss);
+            loss.backward();
+            if (state.ClipGradNorm is { } maxNorm)
+                nn.utils.clip_grad_norm_(state.Optimizer.parameters(), maxNorm);
+            if (state.StepSchedule is var (schedule, baseLr))
+                SetLearningRate(state.Optimizer, schedule.At((int)state.Step, baseLr));
+            state.Optimizer.step();
+            return state with
+            {
+                Step = state.Step + 1,
+                EpochLossSum = state.EpochLossSum + value * batch.Count,
+                EpochSamples = state.EpochSamples + batch.Count,
+                LastLoss = value,
+            };
+        }
+        finally
+        {
+            if (batch.Owned)
+            {
+                batch.Inputs.Dispose();
+                batch.Targets.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// One epoch: the model in training mode, then <see cref="Step"/> folded over the batches. Each
+    /// batch is made inside the step's scope, so a lazily made batch is freed with the step.
+    /// </summary>
+    public static TrainState Epoch(TrainState state, IEnumerable<Batch> batches, ITrainingObserver? observer = null)
+    {
+        state.Model.Train();
+        var current = state with { Epoch = state.Epoch + 1, EpochLossSum = 0, EpochSamples = 0 };
+        using var e = batches.GetEnumerator();
+        while (true)
+        {
+            using var scope = NewDisposeScope();
+            if (!e.MoveNext()) break;
+            current = Step(current, e.Current);
+            observer?.StepFinished(current);
+        }
+        return current;
+    }
+
+    /// <summary>
+    /// The run: an endless lazy sequence of epoch results, epoch k trained on <paramref name="batches"/>(k).
+    /// Take as many as wanted (Take, TakeWhile, EarlyStopping…).
+    /// </summary>
+    public static IEnumerable<EpochResult> Run(TrainState start, Func<int, IEnumerable<Batch>> batches, ITrainingObserver? observer = null, int? stepsPerEpoch = null)
+    {
+        var state = start;
+        while (true)
+        {
+            var epoch = state.Epoch + 1;
+            observer?.EpochStarted(epoch, stepsPerEpoch);
+            var clock = Stopwatch.StartNew();
+            state = Epoch(state, batches(epoch), observer);
+            if (state.EpochSamples == 0)
+                throw new InvalidOperationException($"epoch {epoch} had no batches; the data set is empty or the batch size exceeds it with drop-last.");
+            var result = new EpochResult(state.Epoch, state.EpochLoss, ImmutableDictionary<string, double>.Empty, state, clock.Elapsed, LearningRate(state.Optimizer));
+            observer?.EpochFinished(result);
+            yield return result;
+        }
+    }
+
+    /// <summary>The run over a <see cref="Data.Loader"/>'s epochs.</summary>
+    public static IEnumerable<EpochResult> Run(TrainState start, Data.Loader loader, ITrainingObserver? observer = null) =>
+        Run(start, loader.Epoch, observer, loader.BatchesPerEpoch);
+
+    /// <summary>The learning rate of the optimiser's first parameter group.</summary>
+    public static double LearningRate(optim.Optimizer optimizer) => optimizer.ParamGroups.First().LearningRate;
+
+    /// <summary>Sets the learning rate of every parameter group.</summary>
+    public static void SetLearningRate(optim.Optimizer optimizer, double lr)
+    {
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+    }
+}
