@@ -16,6 +16,7 @@ let allTests =
         LayerTests.tests
         LossTests.tests
         OptimiserTests.tests
+        TrainingTests.tests
         ExampleTests.tests
         CliTests.tests
     ]

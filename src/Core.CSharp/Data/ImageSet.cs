@@ -26,6 +26,13 @@ public sealed record ImageSet(byte[] Pixels, int Count, int Channels, int Height
         return (images.MoveToOuterDisposeScope(), labels.MoveToOuterDisposeScope());
     }
 
+    /// <summary>The images and labels as <see cref="TensorData"/> for loaders and evaluation.</summary>
+    public TensorData ToData()
+    {
+        var (images, labels) = ToTensors();
+        return new TensorData(images, labels);
+    }
+
     /// <summary>The first <paramref name="count"/> images (all when fewer).</summary>
     public ImageSet Take(int count)
     {

@@ -47,7 +47,8 @@ public sealed record Loader(TensorData Data, int BatchSize, bool Shuffle, long S
         if (Shuffle)
         {
             using var generator = new Generator((ulong)Seeding.Mix(Seed, epoch));
-            order = randperm(n, generator: generator, device: Data.Inputs.device);
+            // Made lazily, inside whichever dispose scope is open at the first batch: it must outlive that step.
+            order = randperm(n, generator: generator, device: Data.Inputs.device).DetachFromDisposeScope();
         }
         try
         {

@@ -8,7 +8,7 @@ namespace NeuralVision.Losses;
 /// centre y (logits, read through a sigmoid), and log width, log height (the size is exp(output)).
 /// The target holds presence (0/1), the centre and the size, all relative to the image (0..1).
 /// </summary>
-public static class Localisation
+public sealed partial record Loss
 {
     /// <summary>
     /// BCE on presence; for images with an object, BCE on the centre and the squared error of
@@ -26,6 +26,6 @@ public static class Localisation
     });
 
     /// <summary>Decodes outputs [N, 5] into presence probability, centre (sigmoid) and size (exp): [N, 5].</summary>
-    public static Tensor Decode(Tensor output) =>
+    public static Tensor DecodeBox(Tensor output) =>
         cat([output[.., 0..3].sigmoid(), output[.., 3..5].exp()], 1);
 }

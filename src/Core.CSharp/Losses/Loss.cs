@@ -8,7 +8,7 @@ namespace NeuralVision.Losses;
 /// </summary>
 /// <param name="Name">Shown in progress and history.</param>
 /// <param name="Function">(output, target) → scalar.</param>
-public sealed record Loss(string Name, Func<Tensor, Tensor, Tensor> Function)
+public sealed partial record Loss(string Name, Func<Tensor, Tensor, Tensor> Function)
 {
     /// <summary>The loss of a batch.</summary>
     public Tensor Compute(Tensor output, Tensor target) => Function(output, target);

@@ -4,7 +4,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace NeuralVision.Losses;
 
 /// <summary>Per-pixel losses for masks: logits [N, 1, H, W] against 0/1 masks of the same shape.</summary>
-public static class Segmentation
+public sealed partial record Loss
 {
     /// <summary>
     /// BCE of every pixel (sigmoid inside), summed over the pixels of each image as the course does,

@@ -4,7 +4,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace NeuralVision.Losses;
 
 /// <summary>The losses of regression and classification, each as PyTorch defines it.</summary>
-public static class Standard
+public sealed partial record Loss
 {
     /// <summary>Mean squared error.</summary>
     public static Loss Mse() => new("mse", (o, t) => F.mse_loss(o, t));

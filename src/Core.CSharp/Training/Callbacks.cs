@@ -10,9 +10,9 @@ namespace NeuralVision.Training;
 /// </summary>
 public static class Callbacks
 {
-    /// <summary>Adds the metrics (and <c>val_loss</c> with a loss) of the model on <paramref name="data"/> to every epoch's result.</summary>
-    public static IEnumerable<EpochResult> Evaluate(this IEnumerable<EpochResult> run, Func<IEnumerable<Batch>> data, IReadOnlyList<Metric> metrics, Loss? loss = null) =>
-        run.Select(r => r.With(Evaluation.Evaluate(r.State.Model, data(), metrics, loss)));
+    /// <summary>Adds the metrics of the model on <paramref name="data"/>, and <c>val_loss</c> (the run's loss), to every epoch's result.</summary>
+    public static IEnumerable<EpochResult> Evaluate(this IEnumerable<EpochResult> run, Func<IEnumerable<Batch>> data, params Metric[] metrics) =>
+        run.Select(r => r.Evaluated(data(), metrics));
 
     /// <summary>
     /// Stops after <paramref name="patience"/> epochs without improvement of <paramref name="monitor"/>
@@ -109,6 +109,10 @@ public static class Callbacks
             action(r);
             return r;
         });
+
+    /// <summary>Prints each epoch's line (loss, metrics, time) as it passes.</summary>
+    public static IEnumerable<EpochResult> Print(this IEnumerable<EpochResult> run, string prefix = "") =>
+        run.Tap(r => Console.WriteLine(prefix + r));
 
     /// <summary>Whether a larger value of a figure is better, judged from its name: losses and errors are not.</summary>
     public static bool HigherIsBetter(string figure) =>

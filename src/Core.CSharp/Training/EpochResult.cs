@@ -19,6 +19,10 @@ public sealed record EpochResult(int Epoch, double TrainLoss, ImmutableDictionar
         : Metrics.TryGetValue(name, out var v) ? v
         : throw new KeyNotFoundException($"epoch {Epoch} has no figure '{name}'; it has loss{string.Concat(Metrics.Keys.Select(k => ", " + k))}. Evaluate first (e.g. Evaluation.On) to add metrics.");
 
+    /// <summary>The same result with the metrics of the model on <paramref name="data"/> and <c>val_loss</c> (the run's loss) added.</summary>
+    public EpochResult Evaluated(IEnumerable<Batch> data, params Metric[] metrics) =>
+        With(Evaluation.Evaluate(State.Model, data, metrics, State.Loss));
+
     /// <summary>The same result with more metrics.</summary>
     public EpochResult With(IEnumerable<KeyValuePair<string, double>> more) => this with { Metrics = Metrics.SetItems(more) };
 

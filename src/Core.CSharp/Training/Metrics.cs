@@ -83,7 +83,7 @@ public static class Metrics
     public static Metric BoxIoU() => new("boxIou", (o, t) =>
     {
         using var scope = NewDisposeScope();
-        var predicted = Losses.Localisation.Decode(o);
+        var predicted = Losses.Loss.DecodeBox(o);
         var present = t[.., 0].gt(0.5);
         var iou = BoxIoUs(predicted[.., 1..5], t[.., 1..5]);
         return [iou.masked_select(present).sum().ToDouble(), present.sum().ToDouble()];

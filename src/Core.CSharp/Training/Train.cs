@@ -60,7 +60,7 @@ public static class Train
             var loss = state.Loss.Compute(state.Model.Forward(inputs), targets);
             var value = loss.ToDouble();
             if (!double.IsFinite(value))
-                throw new TrainingDivergedException(state.Epoch + 1, state.Step + 1, value, state.LastLoss);
+                throw new TrainingDivergedException(Math.Max(1, state.Epoch), state.Step + 1, value, state.LastLoss);
             loss.backward();
             if (state.ClipGradNorm is { } maxNorm)
                 nn.utils.clip_grad_norm_(state.Optimizer.parameters(), maxNorm);

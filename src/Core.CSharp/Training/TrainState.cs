@@ -12,7 +12,7 @@ namespace NeuralVision.Training;
 /// <param name="Model">The model being trained.</param>
 /// <param name="Optimizer">The TorchSharp optimiser over the model's trainable parameters.</param>
 /// <param name="Loss">The loss.</param>
-/// <param name="Epoch">Epochs completed (0 before the first).</param>
+/// <param name="Epoch">The epoch in progress (from 1), or the last completed between epochs; 0 before the first.</param>
 /// <param name="Step">Steps completed over the whole run.</param>
 /// <param name="EpochLossSum">Σ loss × batch size over the current epoch.</param>
 /// <param name="EpochSamples">Samples seen in the current epoch.</param>

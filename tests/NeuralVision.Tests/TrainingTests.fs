@@ -1,0 +1,267 @@
+module NeuralVision.Tests.TrainingTests
+
+open System
+open System.IO
+open Expecto
+open TorchSharp
+open NeuralVision
+open NeuralVision.Data
+open NeuralVision.Training
+
+/// The course's regression data: y = 2^x·sin(2^−x) on linspace(−10, 5, 100), noise/20 on the targets.
+let private regressionData () =
+    let x = torch.linspace(-10.0, 5.0, 100L).unsqueeze(1L)
+    let truth = torch.pow(torch.tensor 2.0f, x).mul(torch.sin(torch.pow(torch.tensor 2.0f, x.neg())))
+    x, truth.add(torch.randn_like(truth).div(torch.tensor 20.0f))
+
+let private regressionNet = linear 30 --> sigmoid --> linear 30 --> sigmoid --> linear 1
+
+let foldTests =
+    testList "the fold equals a hand-written TorchSharp loop" [
+        test "regression y = 2^x·sin(2^-x): same seed, same data, same losses (2,000 full-batch Adam steps)" {
+            // The library: the fold over a full-batch loader.
+            Seed.set 0L
+            let x, y = regressionData ()
+            let model = Model.build [ 1 ] regressionNet
+            let ours =
+                Train.start (adam 0.01) mse model
+                |> Train.runQuietly (batchesInOrder 100 (TensorData(x, y)))
+                |> Seq.truncate 2000
+                |> Seq.map _.TrainLoss
+                |> Array.ofSeq
+            // The same by hand: TorchSharp modules created in the same order, the same loop.
+            Seed.set 0L
+            let x2, y2 = regressionData ()
+            let l1, l2, l3 = torch.nn.Linear(1L, 30L), torch.nn.Linear(30L, 30L), torch.nn.Linear(30L, 1L)
+            let parameters = [ yield! l1.parameters(); yield! l2.parameters(); yield! l3.parameters() ]
+            let optimizer = torch.optim.Adam(parameters, 0.01)
+            let reference =
+                Array.init 2000 (fun _ ->
+                    use scope = torch.NewDisposeScope()
+                    optimizer.zero_grad()
+                    let prediction = l3.forward(l2.forward(l1.forward(x2).sigmoid()).sigmoid())
+                    let loss = torch.nn.functional.mse_loss(prediction, y2)
+                    loss.backward()
+                    optimizer.step() |> ignore
+                    loss.item<float32>() |> float)
+            let worst = Array.map2 (fun a b -> abs (a - b)) ours reference |> Array.max
+            Expect.isLessThanOrEqual worst 1e-6 $"max |loss difference| over 2,000 steps: {worst}"
+            Expect.isLessThan ours.[1999] (ours.[0] / 10.) $"it learned: {ours.[0]} → {ours.[1999]}"
+        }
+    ]
+
+/// Live libtorch tensors and resident memory after `steps` training steps of `step`.
+let private growth (steps: int) (step: unit -> unit) =
+    for _ in 1 .. 100 do step () // warm up allocator and caches
+    GC.Collect(); GC.WaitForPendingFinalizers()
+    let tensors0, rss0 = torch.Tensor.TotalCount, Diagnostics.Process.GetCurrentProcess().WorkingSet64
+    for _ in 1 .. steps do step ()
+    GC.Collect(); GC.WaitForPendingFinalizers()
+    torch.Tensor.TotalCount - tensors0, (Diagnostics.Process.GetCurrentProcess().WorkingSet64 - rss0) / 1048576L
+
+let memoryTests =
+    testList "memory stays flat" [
+        test "2,000 training steps leave no live tensors behind and RSS flat" {
+            Seed.set 1L
+            let data = TensorData(torch.rand([| 640L; 1L; 28L; 28L |]), torch.randint(10L, [| 640L |]))
+            let model = Model.build [ 1; 28; 28 ] (conv2d 6 5 --> relu --> maxPool 2 --> flatten --> dropout 0.2 --> linear 10)
+            let loader = batches 64 data
+            let state = ref (Train.start (adam 1e-3) crossEntropy model)
+            let epoch = ref 0
+            let batchesLeft = ref Seq.empty<Batch>
+            let step () =
+                if Seq.isEmpty batchesLeft.Value then
+                    epoch.Value <- epoch.Value + 1
+                    batchesLeft.Value <- loader.Epoch(epoch.Value) |> Seq.cache
+                let batch = Seq.head batchesLeft.Value
+                batchesLeft.Value <- Seq.tail batchesLeft.Value
+                state.Value <- Train.step state.Value batch
+            let tensors, rssMiB = growth 2000 step
+            Expect.isLessThanOrEqual tensors 2L $"live tensors grew by {tensors}"
+            Expect.isLessThan rssMiB 30L $"RSS grew by {rssMiB} MiB"
+        }
+        test "the check catches a leak: a step that keeps one tensor is found" {
+            let leaked = Collections.Generic.List<torch.Tensor>()
+            let tensors, _ = growth 200 (fun () -> leaked.Add(torch.ones(10L)))
+            Expect.isGreaterThanOrEqual tensors 200L "each leaked tensor counts"
+            for t in leaked do t.Dispose()
+        }
+    ]
+
+let private smallData (n: int) =
+    let data = FashionMnist.Load()
+    data.Train.Take(n).ToData(), data.Test.Take(n / 2).ToData()
+
+let private cnn = conv2d 8 3 --> relu --> maxPool 2 --> dropout2d 0.1 --> flatten --> linear 32 --> relu --> dropout 0.3 --> linear 10
+
+let private weightsOf (model: Layers.Model) =
+    [ for p in model.Module.parameters() -> p.detach().cpu().data<float32>().ToArray() ]
+
+let resumeTests =
+    testList "checkpoints and resume" [
+        test "a run resumed from its epoch-2 checkpoint ends bit-identical to the uninterrupted run" {
+            let train, _ = smallData 1200
+            let dir = Directory.CreateTempSubdirectory("nv-resume-").FullName
+            try
+                let fresh seed =
+                    Seed.set seed
+                    let model = Model.build [ 1; 28; 28 ] cnn
+                    let loader = Loader(train, 64, true, 1234L)
+                    Train.start (adam 1e-3) crossEntropy model, loader
+                // Uninterrupted: 4 epochs.
+                let s, loader = fresh 5L
+                let straight = Train.runQuietly loader s |> Seq.truncate 4 |> Seq.last
+                // Interrupted after 2 epochs (checkpoint each epoch), then resumed in a fresh model.
+                let path = Path.Combine(dir, "run.nvck")
+                let s1, loader1 = fresh 5L
+                Train.runQuietly loader1 s1 |> Checkpoint.every path |> Seq.truncate 2 |> Seq.iter ignore
+                Seed.set 99L // the resumed process starts from another random state; the checkpoint restores it
+                let s2, loader2 = fresh 77L
+                let resumedState = Checkpoint.resume path s2
+                Expect.equal resumedState.Epoch 2 "resumes after epoch 2"
+                let resumed = Train.runQuietly loader2 resumedState |> Seq.truncate 2 |> Seq.last
+                Expect.equal resumed.Epoch 4 "ends at epoch 4"
+                Expect.equal (weightsOf resumed.State.Model) (weightsOf straight.State.Model) "bit-identical weights"
+                Expect.equal resumed.TrainLoss straight.TrainLoss "and the same last epoch loss"
+            finally
+                Directory.Delete(dir, true)
+        }
+        test "a failed checkpoint write leaves the previous checkpoint intact and no temporary file" {
+            let dir = Directory.CreateTempSubdirectory("nv-atomic-").FullName
+            try
+                let path = Path.Combine(dir, "w.bin")
+                Checkpoint.WriteAtomically(path, fun w -> w.Write "good")
+                let before = File.ReadAllBytes path
+                Expect.throwsT<IOException> (fun () -> Checkpoint.WriteAtomically(path, fun w -> w.Write "half"; raise (IOException "disk full"))) "the write fails"
+                Expect.equal (File.ReadAllBytes path) before "the old file is untouched"
+                Expect.equal (Directory.GetFiles dir |> Array.map Path.GetFileName) [| "w.bin" |] "no temporary file left"
+            finally
+                Directory.Delete(dir, true)
+        }
+        test "weights saved and loaded give the same outputs" {
+            let dir = Directory.CreateTempSubdirectory("nv-weights-").FullName
+            try
+                let a = Model.build [ 1; 28; 28 ] cnn
+                let b = Model.build [ 1; 28; 28 ] cnn
+                let path = Path.Combine(dir, "a.weights")
+                Checkpoint.saveWeights path a
+                Checkpoint.loadWeights path b
+                Expect.equal (weightsOf b) (weightsOf a) "same parameters"
+            finally
+                Directory.Delete(dir, true)
+        }
+        test "loading weights of another architecture is one clear error" {
+            let dir = Directory.CreateTempSubdirectory("nv-weights-").FullName
+            try
+                let path = Path.Combine(dir, "a.weights")
+                Checkpoint.saveWeights path (Model.build [ 1; 28; 28 ] cnn)
+                let other = Model.build [ 1; 28; 28 ] (flatten --> linear 10)
+                let e = Expect.throwsC (fun () -> Checkpoint.loadWeights path other) id
+                Expect.isTrue (e :? CheckpointException) $"a CheckpointException, got {e.GetType().Name}: {e.Message}"
+                Expect.stringContains e.Message path "names the file"
+            finally
+                Directory.Delete(dir, true)
+        }
+    ]
+
+let callbackTests =
+    testList "callbacks over the run" [
+        test "early stopping stops, and restores the best epoch's weights" {
+            let train, test = smallData 600
+            Seed.set 3L
+            let model = Model.build [ 1; 28; 28 ] cnn
+            let history =
+                Train.start (adam 3e-3) crossEntropy model
+                |> Train.runQuietly (batches 32 train)
+                |> Seq.map (Eval.on test accuracy)
+                |> EarlyStop.patience 2
+                |> Seq.truncate 30
+                |> List.ofSeq
+            Expect.isLessThan history.Length 30 $"stopped early after {history.Length} epochs"
+            let best = history |> List.minBy (fun r -> r.["val_loss"])
+            let now = Eval.model test [ accuracy ] model
+            Expect.floatClose Accuracy.veryHigh now.["accuracy"] best.["accuracy"] "the model is back at its best epoch"
+            Expect.equal (history |> List.last).Epoch (best.Epoch + 2) "two epochs without improvement, then stop"
+        }
+        test "a NaN loss stops the run with epoch and step, before the bad step changes any weight" {
+            Seed.set 4L
+            let model = Model.build [ 2 ] (linear 1)
+            let before = weightsOf model
+            let x = torch.tensor(array2D [ [ 1.f; 2.f ]; [ 3.f; 4.f ] ])
+            let y = torch.tensor(array2D [ [ 1.f ]; [ nanf ] ])
+            let run = Train.start (sgd 0.1) mse model |> Train.runQuietly (batchesInOrder 1 (TensorData(x, y)))
+            let e = Expect.throwsC (fun () -> run |> Seq.head |> ignore) id
+            match e with
+            | :? TrainingDivergedException as d ->
+                Expect.equal (d.Epoch, d.Step) (1, 2L) "the second step of the first epoch"
+                Expect.isTrue (Double.IsFinite d.LastFiniteLoss) "reports the last finite loss"
+                Expect.isTrue (weightsOf model |> List.forall (Array.forall Single.IsFinite)) "weights stay finite"
+                Expect.notEqual (weightsOf model) before "the first (good) step did change them"
+            | other -> failtest $"expected TrainingDivergedException, got {other}"
+        }
+        test "train and eval modes switch by themselves" {
+            let train, test = smallData 200
+            let model = Model.build [ 1; 28; 28 ] cnn
+            let result = Train.start (adam 1e-3) crossEntropy model |> Train.runQuietly (batches 50 train) |> Seq.head
+            Expect.isTrue model.Module.training "training mode during and after the epoch"
+            Eval.on test accuracy result |> ignore
+            Expect.isFalse model.Module.training "evaluation mode for evaluation"
+            Train.runQuietly (batches 50 train) result.State |> Seq.head |> ignore
+            Expect.isTrue model.Module.training "back to training mode for the next epoch"
+        }
+        test "an epoch schedule sets the rate for the next epoch" {
+            let train, _ = smallData 200
+            let model = Model.build [ 1; 28; 28 ] cnn
+            let rates =
+                Train.start (sgd 0.1) crossEntropy model
+                |> Train.runQuietly (batches 100 train)
+                |> Schedule.apply (Schedule.step 1 0.5)
+                |> Seq.truncate 3
+                |> Seq.map _.LearningRate
+                |> List.ofSeq
+            Expect.equal rates [ 0.1; 0.05; 0.025 ] "halved each epoch"
+        }
+    ]
+
+let metricTests =
+    let figure (metric: Metric) (o: torch.Tensor) (t: torch.Tensor) = metric.Finish.Invoke(metric.Sums.Invoke(o, t))
+    testList "metrics (hand-computed)" [
+        test "accuracy, top-k, precision, recall, F1" {
+            let logits = torch.tensor(array2D [ [ 3.f; 1.f; 0.f ]; [ 0.f; 2.f; 1.f ]; [ 0.f; 1.f; 2.f ]; [ 2.f; 0.f; 1.f ] ])
+            let labels = torch.tensor([| 0L; 2L; 2L; 1L |]) // predictions 0, 1, 2, 0
+            Expect.equal (figure accuracy logits labels) 0.5 "2 of 4"
+            Expect.equal (figure (Metric.topK 2) logits labels) 0.75 "all but the last have the truth in their top 2"
+            // per class (tp, predicted, actual): 0 (1,2,1), 1 (0,1,1), 2 (1,1,2)
+            Expect.floatClose Accuracy.veryHigh (figure (Metric.precision 3) logits labels) ((0.5 + 0. + 1.) / 3.) "precision"
+            Expect.floatClose Accuracy.veryHigh (figure (Metric.recall 3) logits labels) ((1. + 0. + 0.5) / 3.) "recall"
+            Expect.floatClose Accuracy.veryHigh (figure (Metric.f1 3) logits labels) ((2. / 3. + 0. + 2. / 3.) / 3.) "F1 = 2tp/(predicted + actual)"
+        }
+        test "mse, mae, psnr" {
+            let o, t = torch.tensor([| 0.5f; 0.5f |]).reshape(1L, 2L), torch.tensor([| 0.f; 1.f |]).reshape(1L, 2L)
+            Expect.floatClose Accuracy.high (figure Metric.mse o t) 0.25 "mse"
+            Expect.floatClose Accuracy.high (figure Metric.mae o t) 0.5 "mae"
+            Expect.floatClose Accuracy.high (figure Metric.psnr o t) (10. * log10 (1. / 0.25)) "psnr"
+        }
+        test "mask IoU and Dice" {
+            let logits = torch.tensor([| 5.f; 5.f; -5.f; -5.f |]).reshape(1L, 1L, 2L, 2L)
+            let mask = torch.tensor([| 1.f; 0.f; 1.f; 0.f |]).reshape(1L, 1L, 2L, 2L)
+            Expect.floatClose Accuracy.high (figure Metric.iou logits mask) (1. / 3.) "1 shared pixel of 3"
+            Expect.floatClose Accuracy.high (figure Metric.dice logits mask) 0.5 "2·1 / (2 + 2)"
+        }
+        test "box IoU of the course's outputs" {
+            // predicted: centre (0.5, 0.5), size (0.5, 0.5); truth: centre (0.625, 0.5), size (0.5, 0.5): overlap 0.375×0.5
+            let o = torch.tensor(array2D [ [ 10.f; 0.f; 0.f; float32 (log 0.5); float32 (log 0.5) ] ])
+            let t = torch.tensor(array2D [ [ 1.f; 0.625f; 0.5f; 0.5f; 0.5f ] ])
+            let inter = 0.375 * 0.5
+            Expect.floatClose Accuracy.medium (figure Metric.boxIou o t) (inter / (0.25 + 0.25 - inter)) "IoU"
+        }
+        test "the confusion matrix" {
+            let logits = torch.tensor(array2D [ [ 3.f; 1.f ]; [ 0.f; 2.f ]; [ 2.f; 0.f ] ])
+            let model = Model.build [ 2 ] identity
+            let matrix = Evaluation.Confusion(model, [ Batch(logits, torch.tensor([| 0L; 1L; 1L |])) ], 2)
+            Expect.equal matrix (array2D [ [ 1L; 0L ]; [ 1L; 1L ] ]) "rows true, columns predicted"
+        }
+    ]
+
+// Sequenced: these tests seed libtorch's global generator and measure memory, so nothing may run beside them.
+let tests = testSequenced (testList "training" [ foldTests; memoryTests; resumeTests; callbackTests; metricTests ])
