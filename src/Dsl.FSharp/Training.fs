@@ -109,6 +109,9 @@ module Train =
     let epoch (state: TrainState) (batches: seq<Batch>) : TrainState = Train.Epoch(state, batches)
     /// The lazy run from a state over a loader's epochs, with a progress bar.
     let run (loader: Loader) (state: TrainState) : seq<EpochResult> = Train.Run(state, loader, new ConsoleProgress())
+    /// The lazy run with a progress bar and an observer of its own (e.g. StepLosses for a loss curve).
+    let runObserved (observer: ITrainingObserver) (loader: Loader) (state: TrainState) : seq<EpochResult> =
+        Train.Run(state, loader, Observers.Combine(new ConsoleProgress(), observer))
     /// The lazy run without any output.
     let runQuietly (loader: Loader) (state: TrainState) : seq<EpochResult> = Train.Run(state, loader)
     /// The lazy run of a fresh model: optimiser, loss, model, loader.
