@@ -223,6 +223,36 @@ let callbackTests =
         }
     ]
 
+let optionTests =
+    testList "step options" [
+        test "one-cycle sets the rate every step" {
+            let train, _ = smallData 256
+            let model = Model.build [ 1; 28; 28 ] cnn
+            let schedule = Schedule.oneCycle 0.01 8
+            let rates = Collections.Generic.List<float>()
+            let observer =
+                { new ITrainingObserver with
+                    member _.EpochStarted(_, _) = ()
+                    member _.StepFinished s = rates.Add(Train.LearningRate s.Optimizer)
+                    member _.EpochFinished _ = () }
+            Train.startScheduled schedule (adam 0.01) crossEntropy model
+            |> fun s -> Train.Run(s, batchesInOrder 64 train, observer)
+            |> Seq.truncate 2 |> Seq.iter ignore
+            Expect.equal (List.ofSeq rates) [ for i in 0 .. 7 -> schedule.At(i, 0.) ] "the rate of each step is the schedule's"
+        }
+        test "gradient clipping bounds the step" {
+            Seed.set 6L
+            let model = Model.build [ 4 ] (linear 1)
+            let before = weightsOf model |> Array.concat
+            let x, y = torch.ones([| 8L; 4L |]).mul(torch.tensor 100.f), torch.zeros([| 8L; 1L |])
+            Train.startClipped 0.5 (sgd 1.0) mse model |> fun s -> Train.step s (Batch(x, y)) |> ignore
+            let after = weightsOf model |> Array.concat
+            let moved = Array.map2 (fun a b -> float (a - b) ** 2.) after before |> Array.sum |> sqrt
+            Expect.isLessThanOrEqual moved (0.5 + 1e-5) $"|Δw| = lr · |clipped grad| ≤ 0.5, got {moved}"
+            Expect.isGreaterThan moved 0.4 "and the step happened"
+        }
+    ]
+
 let metricTests =
     let figure (metric: Metric) (o: torch.Tensor) (t: torch.Tensor) = metric.Finish.Invoke(metric.Sums.Invoke(o, t))
     testList "metrics (hand-computed)" [
@@ -264,4 +294,4 @@ let metricTests =
     ]
 
 // Sequenced: these tests seed libtorch's global generator and measure memory, so nothing may run beside them.
-let tests = testSequenced (testList "training" [ foldTests; memoryTests; resumeTests; callbackTests; metricTests ])
+let tests = testSequenced (testList "training" [ foldTests; memoryTests; resumeTests; callbackTests; optionTests; metricTests ])
