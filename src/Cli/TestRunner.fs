@@ -52,5 +52,7 @@ let run (root: string) (configuration: string) (extraArgs: string list) : int =
         |> List.map (fun dll -> runOne dll extraArgs)
         |> List.fold (fun a c -> { Passed = a.Passed + c.Passed; Failed = a.Failed + c.Failed; Skipped = a.Skipped + c.Skipped })
                      { Passed = 0; Failed = 0; Skipped = 0 }
+    // A test program's output may end without a newline; the closing line must stand alone.
+    printfn ""
     printfn "tests: %d passed, %d failed, %d skipped" total.Passed total.Failed total.Skipped
     if total.Failed > 0 || total.Passed = 0 then 1 else 0

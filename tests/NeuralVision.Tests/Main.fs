@@ -43,4 +43,6 @@ let main argv =
     | flag :: mode :: _ when flag = ChildProcess.Flag -> eprintfn "unknown child mode %s" mode; 2
     | _ ->
         let config = { defaultConfig with printer = withSummaryFile defaultConfig.printer }
-        runTestsWithCLIArgs [ CLIArguments.Printer config.printer ] argv allTests
+        // Into a file or pipe (CI): no colour codes or spinner redraws in the log.
+        let plain = if Console.IsOutputRedirected then [ CLIArguments.Colours 0; CLIArguments.No_Spinner ] else []
+        runTestsWithCLIArgs (CLIArguments.Printer config.printer :: plain) argv allTests
