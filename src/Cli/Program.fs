@@ -22,6 +22,15 @@ type TestArgs =
     interface IArgParserTemplate with
         member _.Usage = "arguments passed to every Expecto test program (e.g. --filter-test-list tensors)."
 
+type BenchArgs =
+    | Json of path: string
+    | Rounds of int
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Json _ -> "also write every figure to this JSON file."
+            | Rounds _ -> "alternating rounds per variant (default 3)."
+
 type DataArgs =
     | [<CliPrefix(CliPrefix.None)>] Fetch of name: string
     interface IArgParserTemplate with
@@ -55,6 +64,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Test of ParseResults<TestArgs>
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
     | [<CliPrefix(CliPrefix.None)>] Shape of ParseResults<ShapeArgs>
+    | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     | [<CliPrefix(CliPrefix.None)>] Info of ParseResults<NoArgs>
     | [<CliPrefix(CliPrefix.None)>] Help of ParseResults<NoArgs>
     interface IArgParserTemplate with
@@ -63,6 +73,7 @@ type Command =
             | Demo _ -> "train a LeNet-style CNN on Fashion-MNIST for one epoch; print the test accuracy; write pictures."
             | Test _ -> "run every test project; the last line is 'tests: N passed, N failed, N skipped'."
             | Data _ -> "data sets: 'data fetch NAME' provisions one."
+            | Bench _ -> "benchmarks: NeuralVision against plain TorchSharp (training, step overhead, inference, memory); --json FILE."
             | Shape _ -> "the course's calc_out_shape: the N x C x H x W output of a convolution."
             | Info _ -> "show where libtorch was loaded from, the device, and the data home."
             | Help _ -> "list the commands."
@@ -121,6 +132,17 @@ let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Comma
         TestRunner.run (root ()) "Release" (t.GetResult(Expecto_Args, []))
     | Data d -> fetch (d.GetResult Fetch)
     | Shape s -> shape s
+    | Bench b ->
+        match b.TryGetResult Rounds with
+        | Some r when r < 1 -> b.Raise("--rounds must be at least 1.", showUsage = true)
+        | _ -> ()
+        let dll = Path.Combine(root (), "bench", "NeuralVision.Bench", "bin", "Release", "net10.0", "NeuralVision.Bench.dll")
+        let args = [ yield "exec"; yield dll
+                     match b.TryGetResult Json with Some p -> yield! [ "--json"; Path.GetFullPath p ] | None -> ()
+                     match b.TryGetResult Rounds with Some r -> yield! [ "--rounds"; string r ] | None -> () ]
+        use p = Diagnostics.Process.Start("dotnet", args)
+        p.WaitForExit()
+        p.ExitCode
     | Info _ -> info ()
     | Help _ -> printfn "%s" (parser.PrintUsage(hideSyntax = true)); 0
 

@@ -1,0 +1,118 @@
+/// `./nv bench [--json FILE] [--rounds N]`: NeuralVision (A) against plain TorchSharp (B), alternating
+/// runs in one process, medians compared as ratios (the machine is noisy: only ratios in one run mean much).
+module NeuralVision.Bench.Program
+
+open System
+open System.IO
+open System.Text.Json
+open TorchSharp
+open NeuralVision
+open NeuralVision.Data
+open NeuralVision.Training
+open NeuralVision.Bench.Measure
+
+let lenet =
+    Layers.Net.Conv2d(6L, 5L, padding = 2L) --> relu --> maxPool 2
+    --> conv2d 16 5 --> relu --> maxPool 2
+    --> flatten --> linear 120 --> relu --> linear 84 --> relu --> linear 10
+
+[<EntryPoint>]
+let main argv =
+    let args = List.ofArray argv
+    let rec option name = function
+        | n :: v :: _ when n = name -> Some v
+        | _ :: rest -> option name rest
+        | [] -> None
+    let rounds = option "--rounds" args |> Option.map int |> Option.defaultValue 3
+    let json = option "--json" args
+    Seed.set 0L
+    let data = FashionMnist.Load()
+    let train = data.Train.ToData()
+    let test = data.Test.ToData()
+    let n = float data.Train.Count
+    printfn "LeNet (ReLU, max-pool) on Fashion-MNIST, batch 64, Adam 1e-3; %d rounds, A and B alternating; %d threads" rounds (torch.get_num_threads ())
+
+    // A: NeuralVision's fold; B: the plain loop. Fresh models each round; epoch 1 of each is a warm-up.
+    let modelA = Model.build [ 1; 28; 28 ] lenet
+    let stateA = ref (Train.start (adam 1e-3) crossEntropy modelA)
+    let loaderA = batches 64 train
+    let stepTimesA = Collections.Generic.List<float>()
+    let timer =
+        let clock = Diagnostics.Stopwatch()
+        { new ITrainingObserver with
+            member _.EpochStarted(_, _) = clock.Restart()
+            member _.StepFinished _ = stepTimesA.Add clock.Elapsed.TotalSeconds; clock.Restart()
+            member _.EpochFinished _ = () }
+    let epochA () = stateA.Value <- Train.Epoch(stateA.Value, loaderA.Epoch(stateA.Value.Epoch + 1), timer)
+    let modelB = PlainTorchSharp.lenet ()
+    let optimizerB = torch.optim.Adam(modelB.parameters(), 1e-3)
+    let stepTimesB = Collections.Generic.List<float>()
+    let epochB () = stepTimesB.AddRange(PlainTorchSharp.trainEpoch modelB optimizerB train.Inputs train.Targets 64L)
+    epochA (); epochB () // warm-up
+    stepTimesA.Clear(); stepTimesB.Clear()
+    let rssAfterFirst = rssMiB ()
+    let timesA, timesB =
+        [ for r in 1 .. rounds ->
+              let a = seconds epochA
+              let b = seconds epochB
+              printfn "  round %d: A %.2f s (%.0f img/s)   B %.2f s (%.0f img/s)" r a (n / a) b (n / b)
+              a, b ]
+        |> List.unzip
+    let imagesA, imagesB = n / median timesA, n / median timesB
+    let rssAfterAll = rssMiB ()
+
+    // Tiny MLP step overhead: 1→50→50→1, full batch 1,000, Adam.
+    let x = torch.linspace(-10.0, 5.0, 1000L).unsqueeze(1L)
+    let y = x.sin()
+    let mlpA = Model.build [ 1 ] (linear 50 --> sigmoid --> linear 50 --> sigmoid --> linear 1)
+    let mlpStateA = ref (Train.start (adam 1e-3) mse mlpA)
+    let batch = Batch(x, y)
+    let mlpStepsA steps =
+        let clock = Diagnostics.Stopwatch.StartNew()
+        for _ in 1 .. steps do mlpStateA.Value <- Train.step mlpStateA.Value batch
+        clock.Elapsed.TotalSeconds / float steps
+    let mlpB = PlainTorchSharp.mlp ()
+    let mlpOptimizerB = torch.optim.Adam(mlpB.parameters(), 1e-3)
+    mlpStepsA 200 |> ignore; PlainTorchSharp.mlpSteps mlpB mlpOptimizerB x y 200 |> ignore
+    let mlpTimes = [ for _ in 1 .. rounds -> mlpStepsA 2000, PlainTorchSharp.mlpSteps mlpB mlpOptimizerB x y 2000 ]
+    let mlpA', mlpB' = median (List.map fst mlpTimes), median (List.map snd mlpTimes)
+
+    // Inference, eval mode, batch 1,000.
+    let inferA () =
+        modelA.Eval()
+        use _ = torch.no_grad()
+        let clock = Diagnostics.Stopwatch.StartNew()
+        for start in 0L .. 1000L .. 9999L do
+            use scope = torch.NewDisposeScope()
+            modelA.Forward(test.Inputs.narrow(0L, start, 1000L)) |> ignore
+        10000. / clock.Elapsed.TotalSeconds
+    let inference = [ for _ in 1 .. rounds -> inferA (), PlainTorchSharp.inference modelB test.Inputs 1000L ]
+    let inferenceA, inferenceB = median (List.map fst inference), median (List.map snd inference)
+
+    let percentiles (times: Collections.Generic.List<float>) =
+        let ms = times |> Seq.map (fun t -> t * 1000.) |> Array.ofSeq
+        {| p50 = percentile 50. ms; p90 = percentile 90. ms; p99 = percentile 99. ms |}
+    let results =
+        {| lenet_train_vs_torchsharp = imagesA / imagesB
+           mlp_step_vs_torchsharp = mlpA' / mlpB'
+           inference_vs_torchsharp = inferenceA / inferenceB
+           rss_growth_over_rounds = rssAfterAll / rssAfterFirst
+           lenet = {| neuralvision_images_per_s = imagesA; torchsharp_images_per_s = imagesB
+                      neuralvision_step_ms = percentiles stepTimesA; torchsharp_step_ms = percentiles stepTimesB
+                      rounds = rounds; batch = 64 |}
+           mlp = {| neuralvision_step_ms = mlpA' * 1000.; torchsharp_step_ms = mlpB' * 1000.; steps = 2000 |}
+           inference = {| neuralvision_images_per_s = inferenceA; torchsharp_images_per_s = inferenceB; batch = 1000 |}
+           rss_mib = {| after_warmup = rssAfterFirst; after_rounds = rssAfterAll |}
+           threads = torch.get_num_threads () |}
+    printfn ""
+    printfn "%-34s %12s %12s %8s" "" "NeuralVision" "TorchSharp" "A/B"
+    printfn "%-34s %12.0f %12.0f %8.3f" "LeNet training (images/s)" imagesA imagesB results.lenet_train_vs_torchsharp
+    printfn "%-34s %12.3f %12.3f %8.3f" "tiny-MLP Adam step (ms)" (mlpA' * 1000.) (mlpB' * 1000.) results.mlp_step_vs_torchsharp
+    printfn "%-34s %12.0f %12.0f %8.3f" "inference, batch 1,000 (images/s)" inferenceA inferenceB results.inference_vs_torchsharp
+    printfn "%-34s %12.0f %12.0f" "RSS after warm-up / rounds (MiB)" rssAfterFirst rssAfterAll
+    match json with
+    | Some path ->
+        File.WriteAllText(path, JsonSerializer.Serialize(results, JsonSerializerOptions(WriteIndented = true)))
+        printfn "json: %s" path
+    | None -> ()
+    0
