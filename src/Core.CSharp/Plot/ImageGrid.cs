@@ -1,34 +1,37 @@
 using NeuralVision.Data;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace NeuralVision.Plot;
 
-/// <summary>Grids of images with their labels, as one picture.</summary>
+/// <summary>Grids of images with captions, as one picture.</summary>
 public static class ImageGrid
 {
     /// <summary>
-    /// Writes a PNG of the first <paramref name="count"/> images, each captioned with its predicted
-    /// class, green when right and red (with the true class) when wrong.
+    /// Writes a PNG of images [N, C, H, W] (values 0..1; colour shown as grey) in rows of
+    /// <paramref name="columns"/>, each with its caption; <paramref name="good"/> colours captions green (true) or red (false).
     /// </summary>
-    public static void Predictions(string path, ImageSet images, IReadOnlyList<int> predicted, int count)
+    public static void Samples(string path, Tensor images, IReadOnlyList<string> captions, IReadOnlyList<bool>? good = null, int columns = 8)
     {
-        count = Math.Min(count, Math.Min(images.Count, predicted.Count));
-        const int columns = 8, gap = 2, caption = 12;
+        using var scope = NewDisposeScope();
+        var grey = images.detach().cpu().to_type(ScalarType.Float64).mean([1L]);
+        int count = (int)Math.Min(grey.shape[0], captions.Count), height = (int)grey.shape[1], width = (int)grey.shape[2];
+        var values = grey.data<double>().ToArray();
+        const int gap = 2, caption = 12;
         int rows = (count + columns - 1) / columns;
-        int cellW = images.Width + gap, cellH = images.Height + gap + caption;
+        int cellW = width + gap, cellH = height + gap + caption;
         var canvas = new double[rows * cellH, columns * cellW];
         var plot = new ScottPlot.Plot();
         for (int i = 0; i < count; i++)
         {
             int top = (i / columns) * cellH + caption, left = (i % columns) * cellW;
-            for (int y = 0; y < images.Height; y++)
-                for (int x = 0; x < images.Width; x++)
-                    canvas[top + y, left + x] = images.Pixels[(i * images.Height + y) * images.Width + x] / 255.0;
-            bool right = predicted[i] == images.Labels[i];
-            var text = right ? images.Classes[predicted[i]] : $"{images.Classes[predicted[i]]} ({images.Classes[images.Labels[i]]})";
-            var label = plot.Add.Text(text, left + images.Width / 2.0, canvas.GetLength(0) - (top - caption / 2.0));
+            for (int y = 0; y < height; y++)
+                for (int x = 0; x < width; x++)
+                    canvas[top + y, left + x] = Math.Clamp(values[(i * height + y) * width + x], 0, 1);
+            var label = plot.Add.Text(captions[i], left + width / 2.0, canvas.GetLength(0) - (top - caption / 2.0));
             label.LabelFontSize = 9;
             label.LabelAlignment = ScottPlot.Alignment.MiddleCenter;
-            label.LabelFontColor = right ? ScottPlot.Colors.LimeGreen : ScottPlot.Colors.OrangeRed;
+            label.LabelFontColor = good is null ? ScottPlot.Colors.White : good[i] ? ScottPlot.Colors.LimeGreen : ScottPlot.Colors.OrangeRed;
         }
         var heatmap = plot.Add.Heatmap(canvas);
         heatmap.Colormap = new ScottPlot.Colormaps.Grayscale();
@@ -38,6 +41,25 @@ public static class ImageGrid
         plot.HideGrid();
         plot.Layout.Frameless();
         plot.FigureBackground.Color = ScottPlot.Colors.Black;
-        Curves.Save(plot, path, columns * cellW * 5, rows * cellH * 5);
+        int scale = Math.Max(2, 160 / Math.Max(height, 1));
+        Curves.Save(plot, path, columns * cellW * scale, rows * cellH * scale);
+    }
+
+    /// <summary>
+    /// Writes a PNG of the first <paramref name="count"/> images of a set, each captioned with its predicted
+    /// class, green when right and red (with the true class) when wrong.
+    /// </summary>
+    public static void Predictions(string path, ImageSet images, IReadOnlyList<int> predicted, int count)
+    {
+        var subset = images.Take(Math.Min(count, predicted.Count));
+        var (pixels, labels) = subset.ToTensors();
+        using (pixels)
+        using (labels)
+        {
+            var right = Enumerable.Range(0, subset.Count).Select(i => predicted[i] == subset.Labels[i]).ToArray();
+            var captions = Enumerable.Range(0, subset.Count)
+                .Select(i => right[i] ? subset.Classes[predicted[i]] : $"{subset.Classes[predicted[i]]} ({subset.Classes[subset.Labels[i]]})").ToArray();
+            Samples(path, pixels, captions, right);
+        }
     }
 }

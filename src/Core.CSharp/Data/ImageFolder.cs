@@ -1,0 +1,66 @@
+using SkiaSharp;
+
+namespace NeuralVision.Data;
+
+/// <summary>
+/// Images in folders, one subfolder per class (JPEG or PNG), decoded with SkiaSharp and resized to a
+/// fixed size — the layout of torchvision's ImageFolder.
+/// </summary>
+public static class ImageFolder
+{
+    static readonly string[] Extensions = [".jpg", ".jpeg", ".png"];
+
+    /// <summary>
+    /// Loads <paramref name="root"/>/CLASS/*.jpg|png, classes in name order, each image resized to
+    /// <paramref name="height"/>×<paramref name="width"/> with 3 (RGB) or 1 (grey) channels. An unreadable
+    /// image is an error naming the file.
+    /// </summary>
+    public static ImageSet Load(string root, int height, int width, int channels = 3)
+    {
+        if (!Directory.Exists(root)) throw new DataException($"{root}: no such folder; it should hold one subfolder per class.");
+        if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "1 (grey) or 3 (RGB)");
+        var classes = Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray();
+        var files = classes.SelectMany((c, label) => Directory.GetFiles(Path.Combine(root, c))
+                .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+                .Order(StringComparer.Ordinal)
+                .Select(f => (File: f, Label: (byte)label)))
+            .ToList();
+        if (files.Count == 0)
+            throw new DataException($"{root}: no .jpg or .png images in its subfolders ({(classes.Length == 0 ? "there are no subfolders" : string.Join(", ", classes))}); an empty data set cannot be used.");
+        var size = channels * height * width;
+        var pixels = new byte[files.Count * size];
+        for (int i = 0; i < files.Count; i++)
+            ReadResized(files[i].File, height, width, channels).CopyTo(pixels, i * size);
+        return new ImageSet(pixels, files.Count, channels, height, width, files.Select(f => f.Label).ToArray(), classes);
+    }
+
+    /// <summary>One image as C×H×W bytes, resized (bilinear, with mipmaps for shrinking).</summary>
+    public static byte[] ReadResized(string path, int height, int width, int channels = 3)
+    {
+        using var decoded = SKBitmap.Decode(path)
+            ?? throw new DataException($"{path}: not a readable JPEG or PNG image; remove or replace it.");
+        using var resized = decoded.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear))
+            ?? throw new DataException($"{path}: could not be resized to {width}×{height}.");
+        var rgba = resized.Bytes;
+        var result = new byte[channels * height * width];
+        for (int p = 0; p < height * width; p++)
+        {
+            byte r = rgba[4 * p], g = rgba[4 * p + 1], b = rgba[4 * p + 2];
+            if (channels == 1) result[p] = (byte)Math.Round(0.299 * r + 0.587 * g + 0.114 * b);
+            else
+            {
+                result[p] = r;
+                result[height * width + p] = g;
+                result[2 * height * width + p] = b;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>One image at its own size as C×H×W bytes (RGB), with its height and width.</summary>
+    public static (byte[] Pixels, int Height, int Width) Read(string path)
+    {
+        using var decoded = SKBitmap.Decode(path) ?? throw new DataException($"{path}: not a readable JPEG or PNG image.");
+        return (ReadResized(path, decoded.Height, decoded.Width), decoded.Height, decoded.Width);
+    }
+}
