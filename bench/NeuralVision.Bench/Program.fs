@@ -25,11 +25,44 @@ let main argv =
         | [] -> None
     let rounds = option "--rounds" args |> Option.map int |> Option.defaultValue 3
     let json = option "--json" args
+    let write (results: obj) =
+        match json with
+        | Some path ->
+            File.WriteAllText(path, JsonSerializer.Serialize(results, JsonSerializerOptions(WriteIndented = true)))
+            printfn "json: %s" path
+        | None -> ()
     Seed.set 0L
     let data = FashionMnist.Load()
     let train = data.Train.ToData()
     let test = data.Test.ToData()
     let n = float data.Train.Count
+    if List.contains "--data" args then
+        // The loader alone: images per second delivered to the step, against the step's own throughput.
+        let deliver (loader: Loader) =
+            let clock = Diagnostics.Stopwatch.StartNew()
+            let mutable images = 0L
+            for epoch in 1 .. rounds do
+                for batch in loader.Epoch epoch do
+                    images <- images + batch.Count
+                    batch.Inputs.Dispose()
+                    batch.Targets.Dispose()
+            float images / clock.Elapsed.TotalSeconds
+        let plain = deliver (batches 64 train)
+        let prefetched = deliver ((batches 64 train).WithPrefetch 2)
+        let augmented = deliver ((batches 64 train).WithAugmentation(Augmenter.Of(AugmentTargets.Labels, RandomCrop 2, HorizontalFlip())))
+        let model = Model.build [ 1; 28; 28 ] lenet
+        let state = Train.start (adam 1e-3) crossEntropy model
+        Train.Epoch(state, (batches 64 train).Epoch 1) |> ignore // warm-up
+        let trainSeconds = seconds (fun () -> Train.Epoch(state, (batches 64 train).Epoch 2) |> ignore)
+        let training = n / trainSeconds
+        printfn "%-44s %12.0f" "loader, shuffled batches of 64 (images/s)" plain
+        printfn "%-44s %12.0f" "loader with background prefetch (images/s)" prefetched
+        printfn "%-44s %12.0f" "loader with crop + flip augmentation (images/s)" augmented
+        printfn "%-44s %12.0f" "LeNet training step (images/s)" training
+        printfn "%-44s %12.1f" "loader / training" (plain / training)
+        write {| loader_images_per_s = plain; prefetch_images_per_s = prefetched; augmented_images_per_s = augmented
+                 training_images_per_s = training; loader_vs_training = plain / training; rounds = rounds |}
+        exit 0
     printfn "LeNet (ReLU, max-pool) on Fashion-MNIST, batch 64, Adam 1e-3; %d rounds, A and B alternating; %d threads" rounds (torch.get_num_threads ())
 
     // A: NeuralVision's fold; B: the plain loop. Fresh models each round; epoch 1 of each is a warm-up.
@@ -110,9 +143,5 @@ let main argv =
     printfn "%-34s %12.3f %12.3f %8.3f" "tiny-MLP Adam step (ms)" (mlpA' * 1000.) (mlpB' * 1000.) results.mlp_step_vs_torchsharp
     printfn "%-34s %12.0f %12.0f %8.3f" "inference, batch 1,000 (images/s)" inferenceA inferenceB results.inference_vs_torchsharp
     printfn "%-34s %12.0f %12.0f" "RSS after warm-up / rounds (MiB)" rssAfterFirst rssAfterAll
-    match json with
-    | Some path ->
-        File.WriteAllText(path, JsonSerializer.Serialize(results, JsonSerializerOptions(WriteIndented = true)))
-        printfn "json: %s" path
-    | None -> ()
+    write results
     0

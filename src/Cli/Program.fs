@@ -23,11 +23,13 @@ type TestArgs =
         member _.Usage = "arguments passed to every Expecto test program (e.g. --filter-test-list tensors)."
 
 type BenchArgs =
+    | [<MainCommand>] Suite of suite: string
     | Json of path: string
     | Rounds of int
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Suite _ -> "what to measure: training (default) or data (the loader against the training step)."
             | Json _ -> "also write every figure to this JSON file."
             | Rounds _ -> "alternating rounds per variant (default 3)."
 
@@ -178,7 +180,12 @@ let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Comma
         | Some r when r < 1 -> b.Raise("--rounds must be at least 1.", showUsage = true)
         | _ -> ()
         let dll = Path.Combine(root (), "bench", "NeuralVision.Bench", "bin", "Release", "net10.0", "NeuralVision.Bench.dll")
-        let args = [ yield "exec"; yield dll
+        let suite =
+            match b.TryGetResult Suite with
+            | None | Some "training" -> []
+            | Some "data" -> [ "--data" ]
+            | Some other -> b.Raise($"unknown benchmark '{other}'; use training or data.", showUsage = true)
+        let args = [ yield "exec"; yield dll; yield! suite
                      match b.TryGetResult Json with Some p -> yield! [ "--json"; Path.GetFullPath p ] | None -> ()
                      match b.TryGetResult Rounds with Some r -> yield! [ "--rounds"; string r ] | None -> () ]
         use p = Diagnostics.Process.Start("dotnet", args)

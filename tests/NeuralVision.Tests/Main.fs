@@ -13,6 +13,7 @@ let allTests =
         GradientTests.tests
         SeedTests.tests
         DataTests.tests
+        DataSetTests.tests
         LayerTests.tests
         LossTests.tests
         OptimiserTests.tests
