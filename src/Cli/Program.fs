@@ -74,6 +74,17 @@ type ShapeArgs =
             | Padding _ -> "padding (default 0)."
             | Dilation _ -> "dilation (default 1)."
 
+type SummaryArgs =
+    | [<MainCommand; Mandatory>] Model_Name of model: string
+    | Input of shape: string
+    | Classes of int
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Model_Name _ -> "the architecture: lenet, lenet-relu, alexnet, vgg11, vgg16, googlenet, resnet18, resnet34, resnet50 (-bn variants)."
+            | Input _ -> "input shape C x H x W (default the model's usual one)."
+            | Classes _ -> "number of classes (default 1000; 10 for LeNet)."
+
 /// For commands that take no options (Argu needs a template with at least one case).
 type NoArgs =
     | [<Hidden>] Unused
@@ -86,6 +97,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
     | [<CliPrefix(CliPrefix.None)>] Shape of ParseResults<ShapeArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    | [<CliPrefix(CliPrefix.None)>] Summary of ParseResults<SummaryArgs>
     | [<CliPrefix(CliPrefix.None)>] Info of ParseResults<NoArgs>
     | [<CliPrefix(CliPrefix.None)>] Help of ParseResults<NoArgs>
     interface IArgParserTemplate with
@@ -94,6 +106,7 @@ type Command =
             | Demo _ -> "train a LeNet-style CNN on Fashion-MNIST for one epoch; print the test accuracy; write pictures."
             | Test _ -> "run every test project; the last line is 'tests: N passed, N failed, N skipped'."
             | Data _ -> "data sets: list, fetch NAME, describe NAME|PATH, show NAME [--augment] [--out FILE.png]."
+            | Summary _ -> "the layer table of an architecture; its last line is 'total params: N'."
             | Bench _ -> "benchmarks: NeuralVision against plain TorchSharp (training, step overhead, inference, memory); --json FILE."
             | Shape _ -> "the course's calc_out_shape: the N x C x H x W output of a convolution."
             | Info _ -> "show where libtorch was loaded from, the device, and the data home."
@@ -149,7 +162,7 @@ let private data (args: ParseResults<DataArgs>) =
 
 let private shape (args: ParseResults<ShapeArgs>) =
     let input =
-        try Layers.Shape.Parse(args.GetResult Input) |> Array.ofSeq
+        try Layers.Shape.Parse(args.GetResult ShapeArgs.Input) |> Array.ofSeq
         with :? FormatException as e -> args.Raise(e.Message, showUsage = true)
     if input.Length <> 4 then
         args.Raise($"--input needs N x C x H x W (4 sizes), got {input.Length}.", showUsage = true)
@@ -175,6 +188,21 @@ let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Comma
         TestRunner.run (root ()) "Release" (t.GetResult(Expecto_Args, []))
     | Data d -> data d
     | Shape s -> shape s
+    | Summary s ->
+        let name = s.GetResult Model_Name
+        let defaultClasses = if name.StartsWith "lenet" then 10 else 1000
+        let classes = s.GetResult(Classes, defaultClasses)
+        if classes < 1 then s.Raise("--classes must be at least 1.", showUsage = true)
+        let layer, usual =
+            try Vision.Architectures.Get(name, classes) |> fun struct (l, i) -> l, i
+            with :? ArgumentException as e -> s.Raise(e.Message, showUsage = true)
+        let input =
+            match s.TryGetResult SummaryArgs.Input with
+            | Some text -> (try Layers.Shape.Parse text with :? FormatException as e -> s.Raise(e.Message, showUsage = true))
+            | None -> Layers.Shape(usual)
+        let model = Layers.Model.Build(layer, input, TorchSharp.torch.CPU)
+        printfn "%s" (model.Summary())
+        0
     | Bench b ->
         match b.TryGetResult Rounds with
         | Some r when r < 1 -> b.Raise("--rounds must be at least 1.", showUsage = true)

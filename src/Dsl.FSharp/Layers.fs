@@ -11,7 +11,7 @@ type Shape = Layers.Shape
 [<AutoOpen>]
 module Dsl =
     /// `a --> b`: b applied to a's output. Associative: nested pipelines are flattened.
-    let (-->) (a: Layer) (b: Layer) : Layer = Net.Then(a, b)
+    let (-->) (a: Layer) (b: Layer) : Layer = Pipelines.Then(a, b)
 
     /// Fully connected layer with `n` outputs (its inputs are inferred).
     let linear (n: int) : Layer = Net.Linear(int64 n)

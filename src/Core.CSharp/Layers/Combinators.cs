@@ -34,11 +34,15 @@ public sealed record Sequence(ValueList<Layer> Layers) : Layer
         return new Built(new SequenceModule(children), shape, rows);
     }
 
-    static string NameOf(Layer layer, int index) => layer is Named n ? n.Name : index.ToString();
+    static string NameOf(Layer layer, int index) => layer is Named { Name.Length: > 0 } n ? n.Name : index.ToString();
 }
 
-/// <summary>A layer under a name of its own: its path segment and parameter prefix (e.g. <c>conv1</c>) in a sequence.</summary>
-/// <param name="Name">A name without dots.</param>
+/// <summary>
+/// A layer under a name of its own: its path segment and parameter prefix (e.g. <c>conv1</c>) in a
+/// sequence. With an empty name it is a block: a sequence kept whole (not spliced into the enclosing
+/// one), under its index — for repeated sub-blocks whose children carry names.
+/// </summary>
+/// <param name="Name">A name without dots, or empty for an indexed block.</param>
 /// <param name="Inner">The layer.</param>
 public sealed record Named(string Name, Layer Inner) : Layer
 {
@@ -173,5 +177,32 @@ public sealed record Heads(ValueList<Layer> Branches) : Layer
     {
         var sizes = Branches.Select(b => b.OutputShape(input).Elements).ToArray();
         return output.split(sizes, 1);
+    }
+}
+
+/// <summary>
+/// A main path with an auxiliary head on the same input, as GoogLeNet's auxiliary classifiers: in
+/// training mode the output is [main(x), aux(x)] flattened side by side (the loss weighs both, see
+/// <c>Loss.WithAuxiliary</c>); in evaluation mode only main(x). The model's output shape is main's.
+/// </summary>
+/// <param name="Main">The main path.</param>
+/// <param name="Aux">The auxiliary head.</param>
+public sealed record Auxiliary(Layer Main, Layer Aux) : Layer
+{
+    /// <inheritdoc/>
+    public override string Describe() => "auxiliary";
+
+    /// <inheritdoc/>
+    public override Shape OutputShape(Shape input, string path = "")
+    {
+        Aux.OutputShape(input, Child(path, "aux"));
+        return Main.OutputShape(input, Child(path, "main"));
+    }
+
+    internal override Built Build(Shape input, string path)
+    {
+        var main = Main.Build(input, Child(path, "main"));
+        var aux = Aux.Build(input, Child(path, "aux"));
+        return new Built(new AuxiliaryModule(main.Module, aux.Module), main.Output, main.Rows.Concat(aux.Rows).ToList());
     }
 }

@@ -100,3 +100,25 @@ internal sealed class SkipModule : nn.Module<Tensor, Tensor>
         return cat([input, inner.forward(input)], 1).MoveToOuterDisposeScope();
     }
 }
+
+/// <summary>main(x), plus aux(x) beside it (flattened) in training mode only.</summary>
+internal sealed class AuxiliaryModule : nn.Module<Tensor, Tensor>
+{
+    readonly nn.Module<Tensor, Tensor> main;
+    readonly nn.Module<Tensor, Tensor> aux;
+
+    public AuxiliaryModule(nn.Module<Tensor, Tensor> main, nn.Module<Tensor, Tensor> aux) : base("auxiliary")
+    {
+        this.main = main;
+        this.aux = aux;
+        register_module("main", main);
+        register_module("aux", aux);
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        if (!training) return main.forward(input);
+        using var scope = NewDisposeScope();
+        return cat([main.forward(input).flatten(1), aux.forward(input).flatten(1)], 1).MoveToOuterDisposeScope();
+    }
+}

@@ -5,7 +5,7 @@ namespace NeuralVision.Layers;
 /// <summary>
 /// The C# front door to layer values: <c>Net.Conv2d(6, 5).Tanh().AvgPool(2).Flatten().Linear(10)</c>.
 /// Each factory returns an immutable layer value; each extension method appends one to a pipeline
-/// (<see cref="Then"/>), so a partly written model can be reused as the start of several others.
+/// (see <see cref="Pipelines"/>), so a partly written model can be reused as the start of several others.
 /// </summary>
 public static class Net
 {
@@ -18,7 +18,7 @@ public static class Net
     public static Layer ConvTranspose2d(long outChannels, long kernel, long stride = 1, long padding = 0, long outputPadding = 0, bool bias = true) =>
         new ConvTranspose2d(outChannels, kernel, stride, padding, outputPadding, bias);
     /// <summary>Max pooling; stride defaults to the window.</summary>
-    public static Layer MaxPool(long kernel, long? stride = null, long padding = 0) => new Pool2d(PoolKind.Max, kernel, stride, padding);
+    public static Layer MaxPool(long kernel, long? stride = null, long padding = 0, bool ceilMode = false) => new Pool2d(PoolKind.Max, kernel, stride, padding, ceilMode);
     /// <summary>Average pooling; stride defaults to the window.</summary>
     public static Layer AvgPool(long kernel, long? stride = null, long padding = 0) => new Pool2d(PoolKind.Average, kernel, stride, padding);
     /// <summary>Average pooling to a fixed size.</summary>
@@ -73,69 +73,8 @@ public static class Net
     public static Layer Heads(params Layer[] heads) => Layers.Heads.Of(heads);
     /// <summary>A layer under a name of its own (its path segment in a sequence).</summary>
     public static Layer Named(string name, Layer layer) => new Named(name, layer);
-
-    /// <summary>The pipeline <paramref name="first"/> then <paramref name="next"/>.</summary>
-    public static Layer Then(this Layer first, Layer next) => Layers.Sequence.Of(first, next);
-
-    /// <summary>Appends Linear (see the factory of that name).</summary>
-    public static Layer Linear(this Layer x, long outFeatures, bool bias = true, long? inFeatures = null) => x.Then(Linear(outFeatures, bias, inFeatures));
-    /// <summary>Appends Conv2d (see the factory of that name).</summary>
-    public static Layer Conv2d(this Layer x, long outChannels, long kernel, long stride = 1, long padding = 0, long dilation = 1, long groups = 1, bool bias = true, long? inChannels = null) =>
-        x.Then(Conv2d(outChannels, kernel, stride, padding, dilation, groups, bias, inChannels));
-    /// <summary>Appends ConvTranspose2d (see the factory of that name).</summary>
-    public static Layer ConvTranspose2d(this Layer x, long outChannels, long kernel, long stride = 1, long padding = 0, long outputPadding = 0, bool bias = true) =>
-        x.Then(ConvTranspose2d(outChannels, kernel, stride, padding, outputPadding, bias));
-    /// <summary>Appends MaxPool (see the factory of that name).</summary>
-    public static Layer MaxPool(this Layer x, long kernel, long? stride = null, long padding = 0) => x.Then(MaxPool(kernel, stride, padding));
-    /// <summary>Appends AvgPool (see the factory of that name).</summary>
-    public static Layer AvgPool(this Layer x, long kernel, long? stride = null, long padding = 0) => x.Then(AvgPool(kernel, stride, padding));
-    /// <summary>Appends AdaptiveAvgPool (see the factory of that name).</summary>
-    public static Layer AdaptiveAvgPool(this Layer x, long height, long width) => x.Then(AdaptiveAvgPool(height, width));
-    /// <summary>Appends GlobalAvgPool (see the factory of that name).</summary>
-    public static Layer GlobalAvgPool(this Layer x) => x.Then(GlobalAvgPool());
-    /// <summary>Appends Flatten (see the factory of that name).</summary>
-    public static Layer Flatten(this Layer x) => x.Then(Flatten());
-    /// <summary>Appends Reshape (see the factory of that name).</summary>
-    public static Layer Reshape(this Layer x, params long[] dims) => x.Then(Reshape(dims));
-    /// <summary>Appends Dropout (see the factory of that name).</summary>
-    public static Layer Dropout(this Layer x, double p = 0.5) => x.Then(Dropout(p));
-    /// <summary>Appends Dropout2d (see the factory of that name).</summary>
-    public static Layer Dropout2d(this Layer x, double p = 0.5) => x.Then(Dropout2d(p));
-    /// <summary>Appends BatchNorm1d (see the factory of that name).</summary>
-    public static Layer BatchNorm1d(this Layer x, double momentum = 0.1, double eps = 1e-5) => x.Then(BatchNorm1d(momentum, eps));
-    /// <summary>Appends BatchNorm2d (see the factory of that name).</summary>
-    public static Layer BatchNorm2d(this Layer x, double momentum = 0.1, double eps = 1e-5) => x.Then(BatchNorm2d(momentum, eps));
-    /// <summary>Appends LayerNorm (see the factory of that name).</summary>
-    public static Layer LayerNorm(this Layer x, int dims = 1, double eps = 1e-5) => x.Then(LayerNorm(dims, eps));
-    /// <summary>Appends ReLU (see the factory of that name).</summary>
-    public static Layer ReLU(this Layer x) => x.Then(ReLU());
-    /// <summary>Appends LeakyReLU (see the factory of that name).</summary>
-    public static Layer LeakyReLU(this Layer x, double slope = 0.01) => x.Then(LeakyReLU(slope));
-    /// <summary>Appends Sigmoid (see the factory of that name).</summary>
-    public static Layer Sigmoid(this Layer x) => x.Then(Sigmoid());
-    /// <summary>Appends Tanh (see the factory of that name).</summary>
-    public static Layer Tanh(this Layer x) => x.Then(Tanh());
-    /// <summary>Appends GELU (see the factory of that name).</summary>
-    public static Layer GELU(this Layer x) => x.Then(GELU());
-    /// <summary>Appends Softmax (see the factory of that name).</summary>
-    public static Layer Softmax(this Layer x, int dim = 0) => x.Then(Softmax(dim));
-    /// <summary>Appends LogSoftmax (see the factory of that name).</summary>
-    public static Layer LogSoftmax(this Layer x, int dim = 0) => x.Then(LogSoftmax(dim));
-    /// <summary>Appends Upsample (see the factory of that name).</summary>
-    public static Layer Upsample(this Layer x, long scale, UpsampleMode mode = UpsampleMode.Nearest) => x.Then(Upsample(scale, mode));
-    /// <summary>Appends PixelShuffle (see the factory of that name).</summary>
-    public static Layer PixelShuffle(this Layer x, long factor) => x.Then(PixelShuffle(factor));
-    /// <summary>Appends Lambda (see the factory of that name).</summary>
-    public static Layer Lambda(this Layer x, string name, Func<Tensor, Tensor> function) => x.Then(Lambda(name, function));
-    /// <summary>Appends Concat (see the factory of that name).</summary>
-    public static Layer Concat(this Layer x, params Layer[] branches) => x.Then(Concat(branches));
-    /// <summary>Appends Residual (see the factory of that name).</summary>
-    public static Layer Residual(this Layer x, Layer body, Layer? projection = null) => x.Then(Residual(body, projection));
-    /// <summary>Appends Skip (see the factory of that name).</summary>
-    public static Layer Skip(this Layer x, Layer inner) => x.Then(Skip(inner));
-    /// <summary>Appends Heads (see the factory of that name).</summary>
-    public static Layer Heads(this Layer x, params Layer[] heads) => x.Then(Heads(heads));
-
-    /// <summary>Builds the pipeline against an input shape (<see cref="Model.Build"/>).</summary>
-    public static Model Build(this Layer layer, params long[] input) => Model.Build(layer, new Shape(input));
+    /// <summary>A sub-pipeline kept whole under its index in the enclosing sequence (not spliced in), so its named children stay apart.</summary>
+    public static Layer Block(Layer layer) => new Named("", layer);
+    /// <summary>An auxiliary head (GoogLeNet): in training the output is [main, aux] flattened side by side; in evaluation only main.</summary>
+    public static Layer Auxiliary(Layer main, Layer aux) => new Auxiliary(main, aux);
 }

@@ -16,13 +16,14 @@ public enum PoolKind
 /// <param name="Kernel">Window size.</param>
 /// <param name="Stride">Step between windows; the window size when null.</param>
 /// <param name="Padding">Padding on each side (at most half the window).</param>
-public sealed record Pool2d(PoolKind Kind, long Kernel, long? Stride = null, long Padding = 0) : LeafLayer
+/// <param name="CeilMode">Round the output size up (a last, partial window counts), as GoogLeNet's pools do.</param>
+public sealed record Pool2d(PoolKind Kind, long Kernel, long? Stride = null, long Padding = 0, bool CeilMode = false) : LeafLayer
 {
     long StepSize => Stride ?? Kernel;
 
     /// <inheritdoc/>
     public override string Describe() =>
-        $"{(Kind == PoolKind.Max ? "maxPool" : "avgPool")}({Kernel}" + (StepSize != Kernel ? $", s{StepSize}" : "") + (Padding != 0 ? $", p{Padding}" : "") + ")";
+        $"{(Kind == PoolKind.Max ? "maxPool" : "avgPool")}({Kernel}" + (StepSize != Kernel ? $", s{StepSize}" : "") + (Padding != 0 ? $", p{Padding}" : "") + (CeilMode ? ", ceil" : "") + ")";
 
     /// <inheritdoc/>
     public override Shape OutputShape(Shape input, string path = "")
@@ -30,17 +31,25 @@ public sealed record Pool2d(PoolKind Kind, long Kernel, long? Stride = null, lon
         RequireRank(input, path, 3, "a [channels, height, width] input", input.Rank == 1 ? "pool before flattening" : null);
         if (2 * Padding > Kernel)
             throw new ShapeException(path, Describe(), input, $"padding at most half the window ({Padding} > {Kernel}/2)");
-        var h = ConvArithmetic.OutputSize(input[1], Kernel, StepSize, Padding);
-        var w = ConvArithmetic.OutputSize(input[2], Kernel, StepSize, Padding);
+        var h = Size(input[1]);
+        var w = Size(input[2]);
         if (h < 1 || w < 1)
             throw new ShapeException(path, Describe(), input, $"at least {Kernel - 2 * Padding}x{Kernel - 2 * Padding} pixels", "the image has shrunk too far");
         return new Shape(input[0], h, w);
     }
 
+    /// <summary>One output size; in ceil mode a last window must still start inside the input or its left padding (PyTorch's rule).</summary>
+    long Size(long size)
+    {
+        if (!CeilMode) return ConvArithmetic.OutputSize(size, Kernel, StepSize, Padding);
+        var output = (long)Math.Ceiling((size + 2.0 * Padding - Kernel) / StepSize) + 1;
+        return (output - 1) * StepSize >= size + Padding ? output - 1 : output;
+    }
+
     /// <inheritdoc/>
     protected override nn.Module<Tensor, Tensor> CreateModule(Shape input) => Kind == PoolKind.Max
-        ? nn.MaxPool2d(Kernel, StepSize, Padding)
-        : nn.AvgPool2d(Kernel, StepSize, Padding);
+        ? nn.MaxPool2d(Kernel, StepSize, Padding, ceil_mode: CeilMode)
+        : nn.AvgPool2d(Kernel, StepSize, Padding, ceil_mode: CeilMode);
 }
 
 /// <summary>Average pooling to a fixed output size, whatever the input size (as before a classifier head).</summary>

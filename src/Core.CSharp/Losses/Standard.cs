@@ -39,5 +39,22 @@ public sealed partial record Loss
             return F.nll_loss(o, t, weight: weights);
         });
 
+    /// <summary>
+    /// A loss for models with auxiliary heads (GoogLeNet): the output holds the main scores and, in
+    /// training, each auxiliary head's scores after them, <paramref name="classes"/> columns each; the
+    /// loss is base(main) + <paramref name="auxWeight"/> · Σ base(aux).
+    /// </summary>
+    public static Loss WithAuxiliary(Loss baseLoss, int classes, double auxWeight = 0.3) =>
+        new($"{baseLoss.Name} + {auxWeight}·aux", (o, t) =>
+        {
+            if (o.shape[1] == classes) return baseLoss.Compute(o, t);
+            if (o.shape[1] % classes != 0)
+                throw new ArgumentException($"an output of {o.shape[1]} columns is not a whole number of {classes}-class heads.");
+            var heads = o.split(classes, 1);
+            var total = baseLoss.Compute(heads[0], t);
+            for (int i = 1; i < heads.Length; i++) total = total.add(baseLoss.Compute(heads[i], t).mul(auxWeight));
+            return total;
+        });
+
     internal static nn.Reduction Reduction(Reduce reduce) => reduce == Reduce.Sum ? nn.Reduction.Sum : nn.Reduction.Mean;
 }
