@@ -18,6 +18,7 @@ let allTests =
         LossTests.tests
         OptimiserTests.tests
         TrainingTests.tests
+        VisionTests.tests
         ExampleTests.tests
         CliTests.tests
     ]

@@ -1,0 +1,72 @@
+/// The architectures: torchvision's parameter counts, and the same function as torchvision's own
+/// modules (weights copied in parameter order, same outputs).
+module NeuralVision.Tests.VisionTests
+
+open Expecto
+open TorchSharp
+open NeuralVision
+open NeuralVision.Layers
+open NeuralVision.Vision
+
+let private count name classes =
+    let struct (layer, input) = Architectures.Get(name, classes)
+    (Model.Build(layer, Shape(input), torch.CPU)).ParameterCount
+
+/// Copies `source`'s parameters and buffers into `target`'s, pairing them in registration order.
+let private copyInOrder (source: torch.nn.Module) (target: torch.nn.Module) =
+    use _ = torch.no_grad()
+    let pairs (m: torch.nn.Module) = [ yield! m.parameters() |> Seq.map (fun p -> p :> torch.Tensor); yield! m.buffers() ]
+    let from, into = pairs source, pairs target
+    Expect.equal into.Length from.Length "the same number of parameters and buffers"
+    for s, t in List.zip from into do
+        Expect.equal (List.ofArray t.shape) (List.ofArray s.shape) "shapes pair up in order"
+        t.copy_(s) |> ignore
+
+let private sameFunction (theirs: torch.nn.Module<torch.Tensor, torch.Tensor>) (ours: Layer) (input: int64 list) =
+    let model = Model.Build(ours, Shape(Array.ofList input), torch.CPU)
+    copyInOrder theirs model.Module
+    theirs.eval()
+    model.Eval()
+    use _ = torch.no_grad()
+    torch.manual_seed 11L |> ignore
+    use x = torch.randn([| yield 2L; yield! input |])
+    use expected = theirs.forward x
+    use actual = model.Forward x
+    actual.sub(expected).abs().max().item<float32>() |> float
+
+let tests =
+    testSequenced (testList "vision" [
+        test "parameter counts equal torchvision's at 1,000 classes" {
+            Expect.equal (count "alexnet" 1000) 61100840L "AlexNet"
+            Expect.equal (count "vgg16" 1000) 138357544L "VGG-16"
+            Expect.equal (count "googlenet" 1000) 6624904L "GoogLeNet without aux heads"
+            Expect.equal (count "resnet18" 1000) 11689512L "ResNet-18"
+            Expect.equal (count "resnet34" 1000) 21797672L "ResNet-34"
+            Expect.equal (count "resnet50" 1000) 25557032L "ResNet-50"
+            Expect.equal (count "lenet" 10) 61706L "the course's LeNet-5"
+        }
+        test "ResNet-18 computes what torchvision's does (weights copied in order)" {
+            let diff = sameFunction (torchvision.models.resnet18()) (ResNet.ResNet18()) [ 3L; 64L; 64L ]
+            Expect.isLessThan diff 1e-5 $"max |difference| {diff}"
+        }
+        test "AlexNet computes what torchvision's does (weights copied in order)" {
+            let diff = sameFunction (torchvision.models.alexnet()) (AlexNet.Create()) [ 3L; 96L; 96L ]
+            Expect.isLessThan diff 1e-5 $"max |difference| {diff}"
+        }
+        test "GoogLeNet's auxiliary heads add outputs in training only, and their loss is weighted in" {
+            let model = Model.Build(GoogLeNet.Create(10), Shape(3L, 96L, 96L), torch.CPU)
+            use x = torch.randn(2L, 3L, 96L, 96L)
+            model.Train()
+            use trainOut = model.Forward x
+            Expect.equal (List.ofArray trainOut.shape) [ 2L; 30L ] "main + two auxiliary heads in training"
+            model.Eval()
+            use evalOut = model.Forward x
+            Expect.equal (List.ofArray evalOut.shape) [ 2L; 10L ] "main only in evaluation"
+            let loss = Losses.Loss.WithAuxiliary(Losses.Loss.CrossEntropy(), 10, 0.3)
+            use labels = torch.tensor([| 1L; 2L |])
+            let parts = [| for i in 0L .. 2L -> trainOut.narrow(1L, 10L * i, 10L) |]
+            let ce (o: torch.Tensor) = torch.nn.functional.cross_entropy(o, labels).item<float32>() |> float
+            let expected = ce parts.[0] + 0.3 * (ce parts.[1] + ce parts.[2])
+            Expect.floatClose Accuracy.medium (loss.Compute(trainOut, labels).item<float32>() |> float) expected "main + 0.3 · aux"
+        }
+    ])
