@@ -34,8 +34,51 @@ let private sameFunction (theirs: torch.nn.Module<torch.Tensor, torch.Tensor>) (
     use actual = model.Forward x
     actual.sub(expected).abs().max().item<float32>() |> float
 
+let private small = ResNet.Create([| 1; 1; 1; 1 |], false, 10)
+
+let private values (model: Layers.Model) (prefix: string) =
+    [ for r in model.Rows do
+        if Model.PathStartsWith(r.Path, prefix) then
+            for t in r.Module.state_dict().Values -> t.detach().clone() ]
+
+let private unchanged (before: torch.Tensor list) (after: torch.Tensor list) =
+    List.forall2 (fun (a: torch.Tensor) (b: torch.Tensor) -> a.to_type(torch.float64).sub(b.to_type(torch.float64)).abs().max().item<float>() = 0.0) before after
+
+let transferTests =
+    testList "transfer learning" [
+        test "frozen layers and their BatchNorm statistics stay as they were; the rest trains" {
+            let model = Model.Build(small, Shape(3L, 32L, 32L), torch.CPU)
+            let frozen = model.Freeze "layer1"
+            Expect.isGreaterThan frozen 0L "layer1 has parameters"
+            Expect.equal model.TrainableCount (model.ParameterCount - frozen) "summary's trainable column agrees"
+            let before1, beforeFc = values model "layer1", values model "fc"
+            let state = Training.Train.Start(model, Optim.Adam(0.01), Losses.Loss.CrossEntropy())
+            Training.Train.Step(state, Training.Batch(torch.randn(8L, 3L, 32L, 32L), torch.randint(10L, [| 8L |]))) |> ignore
+            Expect.isTrue (unchanged before1 (values model "layer1")) "layer1: weights and running statistics unchanged"
+            Expect.isFalse (unchanged beforeFc (values model "fc")) "fc trained"
+            model.Unfreeze "layer1" |> ignore
+            Expect.equal model.TrainableCount model.ParameterCount "unfrozen again"
+        }
+        test "parameter groups: the head learns at its own rate" {
+            let model = Model.Build(small, Shape(3L, 32L, 32L), torch.CPU)
+            let state = Training.Train.Start(model, Optim.Sgd(0.1, Momentum = 0.9), Losses.Loss.CrossEntropy(), groups = [| struct ("fc", 1e-2); struct ("", 1e-4) |])
+            Expect.equal [ for g in state.Optimizer.ParamGroups -> g.LearningRate ] [ 1e-2; 1e-4 ] "two groups"
+            let fcCount = model.Rows |> Seq.filter (fun r -> r.Path = "fc") |> Seq.sumBy _.Parameters
+            Expect.equal fcCount (512L * 10L + 10L) "fc is 512 → 10"
+        }
+        test "a new head on a trained network: everything but the head is carried over" {
+            let trained = Model.Build(small, Shape(3L, 32L, 32L), torch.CPU)
+            let renewed = Model.Build(Transfer.ReplaceHead(small, Net.Linear(2L)), Shape(3L, 32L, 32L), torch.CPU)
+            let skipped = Transfer.CopyMatching(trained, renewed)
+            Expect.equal (List.ofSeq skipped) [ "fc.weight"; "fc.bias" ] "only the head's weights stay new"
+            Expect.equal (List.ofSeq renewed.Output) [ 2L ] "two classes now"
+            Expect.isTrue (unchanged (values trained "layer4") (values renewed "layer4")) "the backbone is the trained one"
+        }
+    ]
+
 let tests =
     testSequenced (testList "vision" [
+        transferTests
         test "parameter counts equal torchvision's at 1,000 classes" {
             Expect.equal (count "alexnet" 1000) 61100840L "AlexNet"
             Expect.equal (count "vgg16" 1000) 138357544L "VGG-16"

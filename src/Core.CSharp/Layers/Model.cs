@@ -59,8 +59,57 @@ public sealed class Model
     /// <summary>The parameter values training changes (not frozen).</summary>
     public long TrainableCount => Module.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
 
-    /// <summary>Puts the model in training mode (dropout active, BatchNorm on batch statistics).</summary>
-    public void Train() => Module.train();
+    // BatchNorm layers kept on their running statistics even in training (frozen for feature extraction).
+    readonly HashSet<nn.Module> fixedStatistics = [];
+
+    /// <summary>Puts the model in training mode (dropout active, BatchNorm on batch statistics, except frozen ones).</summary>
+    public void Train()
+    {
+        Module.train();
+        foreach (var m in fixedStatistics) m.eval();
+    }
+
+    /// <summary>
+    /// Freezes the parameters of the layers whose path starts with <paramref name="pathPrefix"/> ("" = all):
+    /// training leaves them as they are. Their BatchNorm layers also keep their running statistics.
+    /// Returns the number of parameter values frozen.
+    /// </summary>
+    public long Freeze(string pathPrefix = "") => Freeze(r => PathStartsWith(r.Path, pathPrefix));
+
+    /// <summary>Freezes the layers a predicate picks (see <see cref="Freeze(string)"/>).</summary>
+    public long Freeze(Func<LayerRow, bool> pick) => SetTrainable(pick, false);
+
+    /// <summary>Makes the layers under <paramref name="pathPrefix"/> trainable again ("" = all).</summary>
+    public long Unfreeze(string pathPrefix = "") => Unfreeze(r => PathStartsWith(r.Path, pathPrefix));
+
+    /// <summary>Makes the layers a predicate picks trainable again.</summary>
+    public long Unfreeze(Func<LayerRow, bool> pick) => SetTrainable(pick, true);
+
+    long SetTrainable(Func<LayerRow, bool> pick, bool trainable)
+    {
+        var rows = Rows.Where(pick).ToList();
+        if (rows.Count == 0)
+            throw new ArgumentException($"no layer matches; the paths are: {string.Join(", ", Rows.Select(r => r.Path).Take(12))}{(Rows.Count > 12 ? ", …" : "")}.");
+        long count = 0;
+        foreach (var row in rows)
+        {
+            foreach (var p in row.Module.parameters())
+            {
+                p.requires_grad = trainable;
+                count += p.numel();
+            }
+            if (row.Module is TorchSharp.Modules.BatchNorm1d or TorchSharp.Modules.BatchNorm2d)
+            {
+                if (trainable) { fixedStatistics.Remove(row.Module); row.Module.train(Module.training); }
+                else { fixedStatistics.Add(row.Module); row.Module.eval(); }
+            }
+        }
+        return count;
+    }
+
+    /// <summary>Whether a layer path lies under a prefix, segment by segment ("layer1" covers "layer1.0.conv1", not "layer10").</summary>
+    public static bool PathStartsWith(string path, string prefix) =>
+        prefix.Length == 0 || path == prefix || path.StartsWith(prefix + ".", StringComparison.Ordinal);
     /// <summary>Puts the model in evaluation mode (dropout off, BatchNorm on running statistics).</summary>
     public void Eval() => Module.eval();
 

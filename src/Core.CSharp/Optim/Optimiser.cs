@@ -6,7 +6,7 @@ namespace NeuralVision.Optim;
 
 /// <summary>
 /// An optimiser as a value: its algorithm and hyper-parameters, immutable and comparable.
-/// <see cref="Create"/> gives the TorchSharp optimiser that updates a set of parameters; the update
+/// Create gives the TorchSharp optimiser that updates a set of parameters; the update
 /// rules are libtorch's and TorchSharp's, which follow PyTorch's step for step (tested against PyTorch).
 /// </summary>
 public abstract record Optimiser
@@ -19,6 +19,9 @@ public abstract record Optimiser
 
     /// <summary>A TorchSharp optimiser over <paramref name="parameters"/>.</summary>
     public abstract optim.Optimizer Create(IEnumerable<Parameter> parameters);
+
+    /// <summary>A TorchSharp optimiser over groups of parameters, each with its own learning rate (e.g. a new head faster than a pretrained backbone).</summary>
+    public abstract optim.Optimizer Create(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups);
 
     /// <summary>
     /// Minimises a plain function of a parameter vector from <paramref name="start"/> for
@@ -57,6 +60,9 @@ public sealed record Sgd(double Lr, double Momentum = 0, double Dampening = 0, b
             throw new ArgumentException("Nesterov momentum needs momentum > 0 and dampening 0.");
         return optim.SGD(parameters, Lr, Momentum, Dampening, WeightDecay, Nesterov);
     }
+    /// <inheritdoc/>
+    public override optim.Optimizer Create(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
+        optim.SGD(groups.Select(g => new SGD.ParamGroup(g.Parameters, g.Lr, Momentum, Dampening, WeightDecay, Nesterov)), Lr, Momentum, Dampening, WeightDecay, Nesterov);
 }
 
 /// <summary>Resilient propagation: per-weight step sizes grown or shrunk by the sign of successive gradients.</summary>
@@ -69,6 +75,9 @@ public sealed record Rprop(double Lr = 0.01, double EtaMinus = 0.5, double EtaPl
     /// <inheritdoc/>
     public override optim.Optimizer Create(IEnumerable<Parameter> parameters) =>
         optim.Rprop(parameters, Lr, EtaMinus, EtaPlus, MinStep, MaxStep);
+    /// <inheritdoc/>
+    public override optim.Optimizer Create(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
+        optim.Rprop(groups.Select(g => new TorchSharp.Modules.Rprop.ParamGroup(g.Parameters, g.Lr, EtaMinus, EtaPlus, MinStep, MaxStep)), Lr, EtaMinus, EtaPlus, MinStep, MaxStep);
 }
 
 /// <summary>RMSprop: steps scaled by a moving average of squared gradients; optionally centred and with momentum.</summary>
@@ -81,6 +90,9 @@ public sealed record RmsProp(double Lr = 0.01, double Alpha = 0.99, double Eps =
     /// <inheritdoc/>
     public override optim.Optimizer Create(IEnumerable<Parameter> parameters) =>
         optim.RMSProp(parameters, Lr, Alpha, Eps, WeightDecay, Momentum, Centered);
+    /// <inheritdoc/>
+    public override optim.Optimizer Create(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
+        optim.RMSProp(groups.Select(g => new RMSProp.ParamGroup(g.Parameters, g.Lr, Alpha, Eps, WeightDecay, Momentum, Centered)), Lr, Alpha, Eps, WeightDecay, Momentum, Centered);
 }
 
 /// <summary>Adagrad: steps scaled by the root of the sum of all squared gradients so far.</summary>
@@ -93,6 +105,9 @@ public sealed record Adagrad(double Lr = 0.01, double LrDecay = 0, double Weight
     /// <inheritdoc/>
     public override optim.Optimizer Create(IEnumerable<Parameter> parameters) =>
         optim.Adagrad(parameters, Lr, LrDecay, WeightDecay, 0, Eps);
+    /// <inheritdoc/>
+    public override optim.Optimizer Create(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
+        optim.Adagrad(groups.Select(g => new TorchSharp.Modules.Adagrad.ParamGroup(g.Parameters, g.Lr, LrDecay, WeightDecay, 0, Eps)), Lr, LrDecay, WeightDecay, 0, Eps);
 }
 
 /// <summary>Adam: momentum and RMSprop with bias correction; L2 weight decay added to the gradient; optional AMSGrad.</summary>
@@ -105,6 +120,9 @@ public sealed record Adam(double Lr = 1e-3, double Beta1 = 0.9, double Beta2 = 0
     /// <inheritdoc/>
     public override optim.Optimizer Create(IEnumerable<Parameter> parameters) =>
         optim.Adam(parameters, Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad);
+    /// <inheritdoc/>
+    public override optim.Optimizer Create(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
+        optim.Adam(groups.Select(g => new TorchSharp.Modules.Adam.ParamGroup(g.Parameters, g.Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad)), Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad);
 }
 
 /// <summary>AdamW: Adam with decoupled weight decay (PyTorch's default decay 0.01).</summary>
@@ -117,4 +135,7 @@ public sealed record AdamW(double Lr = 1e-3, double Beta1 = 0.9, double Beta2 = 
     /// <inheritdoc/>
     public override optim.Optimizer Create(IEnumerable<Parameter> parameters) =>
         optim.AdamW(parameters, Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad);
+    /// <inheritdoc/>
+    public override optim.Optimizer Create(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
+        optim.AdamW(groups.Select(g => new TorchSharp.Modules.AdamW.ParamGroup(g.Parameters, g.Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad)), Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad);
 }

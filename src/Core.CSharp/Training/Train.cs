@@ -32,14 +32,16 @@ public static class Train
     /// loss, and options. <paramref name="stepSchedule"/> must be per-step (one-cycle); epoch schedules
     /// are applied with Callbacks.Schedule.
     /// </summary>
-    public static TrainState Start(Model model, Optimiser optimiser, Loss loss, double? clipGradNorm = null, Schedule? stepSchedule = null)
+    public static TrainState Start(Model model, Optimiser optimiser, Loss loss, double? clipGradNorm = null, Schedule? stepSchedule = null,
+        IReadOnlyList<(string PathPrefix, double Lr)>? groups = null)
     {
         var trainable = model.Module.parameters().Where(p => p.requires_grad).ToList();
         if (trainable.Count == 0)
             throw new ArgumentException("the model has no trainable parameters (all frozen?); unfreeze some before training.");
         if (stepSchedule is { PerStep: false })
             throw new ArgumentException($"{stepSchedule} changes the rate per epoch; apply it to the run with Callbacks.Schedule instead.");
-        return new TrainState(model, optimiser.Create(trainable), loss, ClipGradNorm: clipGradNorm,
+        var optimizer = groups is null ? optimiser.Create(trainable) : optimiser.Create(Vision.Transfer.Groups(model, groups.ToArray()));
+        return new TrainState(model, optimizer, loss, ClipGradNorm: clipGradNorm,
             StepSchedule: stepSchedule is null ? null : (stepSchedule, optimiser.LearningRate));
     }
 

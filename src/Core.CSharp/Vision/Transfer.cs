@@ -1,0 +1,53 @@
+using NeuralVision.Layers;
+using static TorchSharp.torch;
+
+namespace NeuralVision.Vision;
+
+/// <summary>Transfer learning: new heads on trained networks, weights carried across, parameter groups.</summary>
+public static class Transfer
+{
+    /// <summary>
+    /// The pipeline with its last layer replaced by <paramref name="head"/> (keeping the old layer's name,
+    /// e.g. <c>fc</c>), as one replaces a pretrained classifier with one for new classes.
+    /// </summary>
+    public static Layer ReplaceHead(Layer net, Layer head)
+    {
+        if (net is not Sequence s || s.Layers.Count < 2)
+            throw new ArgumentException($"{net} is not a pipeline with a head to replace.");
+        var last = s.Layers[^1];
+        var replacement = last is Named n ? new Named(n.Name, head) : head;
+        return new Sequence(new ValueList<Layer>(s.Layers.Take(s.Layers.Count - 1).Append(replacement)));
+    }
+
+    /// <summary>
+    /// Copies every parameter and buffer of <paramref name="from"/> into <paramref name="to"/> that has
+    /// the same name and shape there (e.g. everything but a replaced head); returns the names not copied.
+    /// </summary>
+    public static IReadOnlyList<string> CopyMatching(Model from, Model to)
+    {
+        using var noGrad = no_grad();
+        var source = from.Module.state_dict();
+        var skipped = new List<string>();
+        foreach (var (name, target) in to.Module.state_dict())
+        {
+            if (source.TryGetValue(name, out var value) && value.shape.SequenceEqual(target.shape)) target.copy_(value);
+            else skipped.Add(name);
+        }
+        return skipped;
+    }
+
+    /// <summary>
+    /// Groups of trainable parameters by path prefix, each with its learning rate: the first matching prefix
+    /// wins, "" matches the rest. For <see cref="Optim.Optimiser"/>'s group Create.
+    /// </summary>
+    public static IReadOnlyList<(IEnumerable<TorchSharp.Modules.Parameter> Parameters, double Lr)> Groups(Model model, params (string PathPrefix, double Lr)[] groups)
+    {
+        var buckets = groups.Select(_ => new List<TorchSharp.Modules.Parameter>()).ToArray();
+        foreach (var row in model.Rows)
+        {
+            var index = Array.FindIndex(groups, g => Model.PathStartsWith(row.Path, g.PathPrefix));
+            if (index >= 0) buckets[index].AddRange(row.Module.parameters().Where(p => p.requires_grad));
+        }
+        return groups.Select((g, i) => ((IEnumerable<TorchSharp.Modules.Parameter>)buckets[i], g.Lr)).Where(g => g.Item1.Any()).ToList();
+    }
+}

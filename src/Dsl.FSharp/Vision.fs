@@ -1,0 +1,39 @@
+/// The course's architectures and transfer learning, from F#.
+namespace NeuralVision
+
+open NeuralVision.Vision
+
+/// Architectures as layer values.
+[<RequireQualifiedAccess>]
+module Architectures =
+    /// The course's LeNet-5 (tanh, average pooling, padding 2 on 28×28).
+    let lenet (classes: int) : Layer = LeNet.Classic classes
+    /// LeNet-5 with ReLU and max-pooling.
+    let lenetRelu (classes: int) : Layer = LeNet.Modern classes
+    /// AlexNet.
+    let alexnet (classes: int) : Layer = AlexNet.Create classes
+    /// VGG-16.
+    let vgg16 (classes: int) : Layer = Vgg.Create(Vgg.Vgg16, classes)
+    /// GoogLeNet with its two auxiliary heads (train with `Loss.WithAuxiliary`).
+    let googlenet (classes: int) : Layer = GoogLeNet.Create classes
+    /// ResNet-18.
+    let resnet18 (classes: int) : Layer = ResNet.ResNet18 classes
+    /// ResNet-50.
+    let resnet50 (classes: int) : Layer = ResNet.ResNet50 classes
+    /// Any of them by name (as `nv summary` knows them).
+    let byName (name: string) (classes: int) : Layer = let struct (layer, _) = Architectures.Get(name, classes) in layer
+
+/// Transfer learning.
+[<RequireQualifiedAccess>]
+module Transfer =
+    /// Freezes the layers under a path prefix ("" = all); returns the model.
+    let freeze (pathPrefix: string) (model: Layers.Model) : Layers.Model = model.Freeze pathPrefix |> ignore; model
+    /// Makes the layers under a path prefix trainable again; returns the model.
+    let unfreeze (pathPrefix: string) (model: Layers.Model) : Layers.Model = model.Unfreeze pathPrefix |> ignore; model
+    /// The pipeline with its last layer replaced.
+    let replaceHead (head: Layer) (net: Layer) : Layer = Vision.Transfer.ReplaceHead(net, head)
+    /// Copies the weights that match by name and shape; returns the names left out.
+    let copyMatching (from: Layers.Model) (into: Layers.Model) : string list = Vision.Transfer.CopyMatching(from, into) |> List.ofSeq
+    /// The training state with one learning rate per path prefix (first match wins; "" = the rest).
+    let startWithGroups (groups: (string * float) list) (optimiser: Optimiser) (loss: Loss) (model: Layers.Model) : TrainState =
+        Training.Train.Start(model, optimiser, loss, groups = [| for (p, lr) in groups -> struct (p, lr) |])
