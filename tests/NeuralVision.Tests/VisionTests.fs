@@ -76,9 +76,47 @@ let transferTests =
         }
     ]
 
+/// A photo resized to 224×224 as RGB floats 0..255, [1, 3, 224, 224].
+let private photo name =
+    let pixels = Data.ImageFolder.ReadResized(Data.Sklearn.Photo name, 224, 224)
+    Array.map float32 pixels
+
+let private runOnnx (path: string) (inputName: string) (data: float32[]) (shape: int[]) =
+    use session = new Microsoft.ML.OnnxRuntime.InferenceSession(path)
+    let input = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float32>(System.Memory<float32>(data), System.ReadOnlySpan<int>(shape))
+    use results = session.Run([ Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(inputName, input) ])
+    (Seq.head results).AsTensor<float32>() |> Seq.toArray
+
+let onnxTests =
+    testList "pretrained ResNet-18 from ONNX" [
+        test "the imported backbone equals ONNX Runtime on real photos (max |diff| < 1e-4)" {
+            let import = Pretrained.ResNet18Backbone()
+            let model = import.Build()
+            model.Eval()
+            for name in [ "china.jpg"; "flower.jpg" ] do
+                let prepared = runOnnx Pretrained.PreprocessOnnxPath "OriginalInput" (photo name) [| 1; 3; 224; 224 |]
+                let expected = runOnnx Pretrained.ResNet18OnnxPath "Input247" prepared [| 1; 3; 224; 224 |]
+                use _ = torch.no_grad()
+                use x = torch.tensor(prepared, System.ReadOnlySpan [| 1L; 3L; 224L; 224L |])
+                let actual = model.Forward(x).data<float32>().ToArray()
+                Expect.equal actual.Length expected.Length "512 features"
+                let diff = Array.map2 (fun (a: float32) b -> abs (a - b)) actual expected |> Array.max
+                Expect.isLessThan diff 1e-4f $"{name}: max |difference| {diff}"
+                Expect.isGreaterThan (Array.max expected) 0.1f "real, non-trivial features"
+        }
+        test "the import is a DSL pipeline of residual blocks with trainable parameters" {
+            let import = Pretrained.ResNet18Backbone()
+            let model = import.Build()
+            Expect.equal (string import.Input) "3x224x224" "the graph's input"
+            Expect.equal model.TrainableCount model.ParameterCount "all trainable"
+            Expect.isTrue (model.Rows |> Seq.exists (fun r -> r.Path.Contains ".projection.")) "projected shortcuts became Residual projections"
+        }
+    ]
+
 let tests =
     testSequenced (testList "vision" [
         transferTests
+        onnxTests
         test "parameter counts equal torchvision's at 1,000 classes" {
             Expect.equal (count "alexnet" 1000) 61100840L "AlexNet"
             Expect.equal (count "vgg16" 1000) 138357544L "VGG-16"

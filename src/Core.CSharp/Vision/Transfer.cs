@@ -36,6 +36,19 @@ public static class Transfer
         return skipped;
     }
 
+    /// <summary>Copies all of <paramref name="from"/>'s parameters and buffers into <paramref name="to"/> under a name prefix (e.g. a backbone inside a bigger model).</summary>
+    public static void CopyMatchingPrefixed(Model from, Model to, string prefix)
+    {
+        using var noGrad = no_grad();
+        var target = to.Module.state_dict();
+        foreach (var (name, value) in from.Module.state_dict())
+        {
+            if (!target.TryGetValue(prefix + name, out var t) || !t.shape.SequenceEqual(value.shape))
+                throw new ArgumentException($"{prefix + name} is not in the target model with shape [{string.Join(", ", value.shape)}].");
+            t.copy_(value);
+        }
+    }
+
     /// <summary>
     /// Groups of trainable parameters by path prefix, each with its learning rate: the first matching prefix
     /// wins, "" matches the rest. For <see cref="Optim.Optimiser"/>'s group Create.
