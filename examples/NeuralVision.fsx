@@ -8,6 +8,9 @@
 #r "ScottPlot.dll"
 #r "NeuralVision.Core.dll"
 #r "NeuralVision.FSharp.dll"
+#r "OnnxSharp.dll"
+#r "Google.Protobuf.dll"
+#r "SkiaSharp.dll"
 
 // Load libtorch now, so that a script may call TorchSharp directly before any NeuralVision function.
 NeuralVision.Native.TorchNative.EnsureLoaded() |> ignore

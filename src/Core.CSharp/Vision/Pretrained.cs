@@ -67,14 +67,18 @@ public static class Pretrained
     public static Model ResNet18Classifier(int classes, Shape input)
     {
         var backbone = ResNet18Backbone();
+        // The graph ends in a 7×7 average pool made for 224×224 inputs; an adaptive pool takes its place.
+        var features = backbone.Layer is Sequence { Layers: [.., Pool2d { Kind: PoolKind.Average }] } s
+            ? new Sequence(new ValueList<Layer>(s.Layers.Take(s.Layers.Count - 1)))
+            : throw new OnnxImportException("the ResNet-18 graph no longer ends in its average pool; update Pretrained.ResNet18Classifier.");
         var net = Net.Named("preprocess", Preprocess())
-            .Then(Net.Named("backbone", backbone.Layer))
+            .Then(Net.Named("backbone", features))
             .Then(Net.Named("pool", Net.AdaptiveAvgPool(1, 1)))
             .Then(Net.Named("flatten", Net.Flatten()))
             .Then(Net.Named("fc", Net.Linear(classes)));
         var model = Model.Build(net, input);
         // Load the backbone's weights into the rows under "backbone".
-        var backboneModel = Model.Build(backbone.Layer, input, CPU);
+        var backboneModel = Model.Build(features, input, CPU);
         backbone.Load(backboneModel);
         Transfer.CopyMatchingPrefixed(backboneModel, model, "backbone.");
         return model;
