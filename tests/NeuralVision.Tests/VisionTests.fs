@@ -113,8 +113,34 @@ let onnxTests =
         }
     ]
 
+let pyTorchTests =
+    testList "PyTorch state dicts" [
+        test "a state dict in PyTorch's format loads into the DSL ResNet-18 by name" {
+            let dir = System.IO.Directory.CreateTempSubdirectory("nv-pth-").FullName
+            try
+                // torchvision's (.NET) ResNet-18 written as torch.save(model.state_dict()) would write it.
+                let theirs = torchvision.models.resnet18()
+                let path = System.IO.Path.Combine(dir, "resnet18.pth")
+                TorchSharp.PyBridge.PyBridgeModuleExtensions.save_py(theirs, path) |> ignore
+                let ours = Model.Build(ResNet.ResNet18(), Shape(3L, 64L, 64L), torch.CPU)
+                NeuralVision.Training.Checkpoint.LoadPyTorch(ours, path, System.Func<string, string>(ResNet.TorchvisionName))
+                theirs.eval()
+                ours.Eval()
+                use _ = torch.no_grad()
+                use x = torch.randn(2L, 3L, 64L, 64L)
+                let diff = ours.Forward(x).sub(theirs.forward x).abs().max().item<float32>()
+                Expect.isLessThan diff 1e-5f $"same outputs, max |difference| {diff}"
+                let other = Model.Build(ResNet.ResNet34(), Shape(3L, 64L, 64L), torch.CPU)
+                let e = Expect.throwsC (fun () -> NeuralVision.Training.Checkpoint.LoadPyTorch(other, path, System.Func<string, string>(ResNet.TorchvisionName))) id
+                Expect.stringContains e.Message "missing layer1.2" "a ResNet-34 is told what the file lacks"
+            finally
+                System.IO.Directory.Delete(dir, true)
+        }
+    ]
+
 let tests =
     testSequenced (testList "vision" [
+        pyTorchTests
         transferTests
         onnxTests
         test "parameter counts equal torchvision's at 1,000 classes" {

@@ -31,6 +31,37 @@ public static class Checkpoint
         Read(path, reader => model.Module.load(reader));
 
     /// <summary>
+    /// Loads a PyTorch state dict (a file written by <c>torch.save(model.state_dict(), path)</c>, read with
+    /// TorchSharp.PyBridge) into the model by name: each of the model's parameter and buffer names is turned
+    /// into the file's name by <paramref name="toPyTorchName"/> (identity when null). Every name must be found
+    /// with the same shape, and every tensor in the file used; otherwise nothing is loaded and the error lists the misfits.
+    /// </summary>
+    public static void LoadPyTorch(Model model, string path, Func<string, string>? toPyTorchName = null)
+    {
+        if (!File.Exists(path)) throw new CheckpointException($"{path}: no such PyTorch state dict.");
+        System.Collections.Hashtable file;
+        try { file = TorchSharp.PyBridge.PyTorchUnpickler.UnpickleStateDict(path); }
+        catch (Exception e) when (e is NotSupportedException or InvalidDataException or IOException or InvalidCastException)
+        {
+            throw new CheckpointException($"{path} is not a PyTorch state dict saved with torch.save: {e.Message}", e);
+        }
+        var ours = model.Module.state_dict();
+        var rename = toPyTorchName ?? (n => n);
+        var pairs = ours.Select(kv => (Ours: kv.Key, Theirs: rename(kv.Key), Target: kv.Value)).ToList();
+        var missing = pairs.Where(p => !file.ContainsKey(p.Theirs)).Select(p => p.Theirs).ToList();
+        var misshapen = pairs.Where(p => file[p.Theirs] is Tensor t && !t.shape.SequenceEqual(p.Target.shape))
+            .Select(p => $"{p.Theirs} [{string.Join(", ", ((Tensor)file[p.Theirs]!).shape)}] for [{string.Join(", ", p.Target.shape)}]").ToList();
+        var unused = file.Keys.Cast<string>().Except(pairs.Select(p => p.Theirs)).ToList();
+        if (missing.Count + misshapen.Count + unused.Count > 0)
+            throw new CheckpointException($"{path} does not fit the model: " +
+                (missing.Count > 0 ? $"missing {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? $" (+{missing.Count - 5})" : "")}; " : "") +
+                (misshapen.Count > 0 ? $"other shapes {string.Join(", ", misshapen.Take(5))}; " : "") +
+                (unused.Count > 0 ? $"not in the model {string.Join(", ", unused.Take(5))}{(unused.Count > 5 ? $" (+{unused.Count - 5})" : "")}" : ""));
+        using var noGrad = no_grad();
+        foreach (var (_, theirs, target) in pairs) target.copy_((Tensor)file[theirs]!);
+    }
+
+    /// <summary>
     /// Saves everything a run needs to resume exactly: weights, optimiser state (moments, step counts,
     /// learning rates), epoch and step, and libtorch's random state.
     /// </summary>

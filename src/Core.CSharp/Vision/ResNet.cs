@@ -59,6 +59,14 @@ public static class ResNet
         Backbone(blocks, bottleneck).Then(Net.Named("avgpool", Net.AdaptiveAvgPool(1, 1))).Then(Net.Named("flatten", Net.Flatten()))
             .Then(Net.Named("fc", Net.Linear(classes)));
 
+    /// <summary>
+    /// The torchvision name of one of our ResNet parameter names: a block here is a residual plus its
+    /// ReLU, so <c>layer1.0.0.body.conv1.weight</c> is torchvision's <c>layer1.0.conv1.weight</c> and
+    /// <c>layer2.0.0.projection.0.weight</c> its <c>layer2.0.downsample.0.weight</c>. For <see cref="Training.Checkpoint.LoadPyTorch"/>.
+    /// </summary>
+    public static string TorchvisionName(string name) =>
+        name.Replace(".0.body.", ".").Replace(".0.projection.", ".downsample.");
+
     /// <summary>ResNet-18.</summary>
     public static Layer ResNet18(int classes = 1000) => Create([2, 2, 2, 2], false, classes);
     /// <summary>ResNet-34.</summary>
