@@ -37,3 +37,17 @@ module Transfer =
     /// The training state with one learning rate per path prefix (first match wins; "" = the rest).
     let startWithGroups (groups: (string * float) list) (optimiser: Optimiser) (loss: Loss) (model: Layers.Model) : TrainState =
         Training.Train.Start(model, optimiser, loss, groups = [| for (p, lr) in groups -> struct (p, lr) |])
+
+/// ONNX in and out, and pretrained weights.
+[<RequireQualifiedAccess>]
+module Onnx =
+    /// Writes a built model to ONNX (as it computes in evaluation mode).
+    let export (path: string) (model: Layers.Model) : unit = OnnxExport.Save(model, path) |> ignore
+    /// Reads a convolutional ONNX graph into a built DSL model with its weights.
+    let import (path: string) : Layers.Model = OnnxImport.Read(path).Build()
+    /// The ImageNet-pretrained ResNet-18 (offline, from the ML.NET package) with a new `classes`-way head, for RGB inputs in 0..1.
+    let pretrainedResNet18 (classes: int) (input: int list) : Layers.Model =
+        Pretrained.ResNet18Classifier(classes, Layers.Shape(input |> List.map int64 |> Array.ofList))
+    /// Loads a PyTorch state dict (torch.save(model.state_dict())) by name, renaming ours with `rename`.
+    let loadPyTorch (rename: string -> string) (path: string) (model: Layers.Model) : unit =
+        Training.Checkpoint.LoadPyTorch(model, path, System.Func<_, _> rename)

@@ -138,8 +138,58 @@ let pyTorchTests =
         }
     ]
 
+/// Exports a model, runs the file in ONNX Runtime, and returns max |ours − ORT| on a random batch of 2.
+let private exportDifference (layer: Layer) (input: int64 list) =
+    let model = Model.Build(layer, Shape(Array.ofList input), torch.CPU)
+    // Non-trivial BatchNorm statistics, so that exporting them is actually checked.
+    model.Train()
+    use _ = torch.no_grad()
+    for _ in 1 .. 3 do model.Forward(torch.randn([| yield 4L; yield! input |])) |> ignore
+    model.Eval()
+    let dir = System.IO.Directory.CreateTempSubdirectory("nv-onnx-").FullName
+    try
+        let path = System.IO.Path.Combine(dir, "model.onnx")
+        OnnxExport.Save(model, path) |> ignore
+        use x = torch.rand([| yield 2L; yield! input |])
+        let ours = model.Forward(x).data<float32>().ToArray()
+        let theirs = runOnnx path "input" (x.data<float32>().ToArray()) [| yield 2; yield! input |> List.map int |]
+        Expect.equal theirs.Length ours.Length "same output size"
+        Array.map2 (fun (a: float32) b -> abs (a - b)) ours theirs |> Array.max
+    finally
+        System.IO.Directory.Delete(dir, true)
+
+let exportTests =
+    testList "ONNX export, checked in ONNX Runtime" [
+        test "LeNet (the course's: tanh, average pooling)" {
+            let diff = exportDifference (LeNet.Classic 10) [ 1L; 28L; 28L ]
+            Expect.isLessThan diff 1e-4f $"max |difference| {diff}"
+        }
+        test "ResNet-18" {
+            let diff = exportDifference (ResNet.ResNet18 10) [ 3L; 64L; 64L ]
+            Expect.isLessThan diff 1e-4f $"max |difference| {diff}"
+        }
+        test "GoogLeNet (auxiliary heads left out, as in evaluation)" {
+            let diff = exportDifference (GoogLeNet.Create 10) [ 3L; 96L; 96L ]
+            Expect.isLessThan diff 1e-4f $"max |difference| {diff}"
+        }
+        test "upsampling, pixel shuffle, skips, heads, softmax, leaky ReLU, sigmoid, dropout, reshape" {
+            let net =
+                Net.Conv2d(4L, 3L, padding = 1L) --> leakyRelu 0.1 --> skip (maxPool 2 --> conv2dSame 4 3 --> upsample 2)
+                --> conv2dSame 8 3 --> pixelShuffle 2 --> upsampleBilinear 2 --> avgPool 4 --> dropout2d 0.2 --> sigmoid
+                --> heads [ flatten --> linear 3 --> softmax; globalAvgPool --> reshape [ 2; 1 ] --> flatten --> dropout 0.5 ]
+            let diff = exportDifference net [ 3L; 16L; 16L ]
+            Expect.isLessThan diff 1e-4f $"max |difference| {diff}"
+        }
+        test "a lambda layer is refused by name" {
+            let model = Model.Build(Net.Linear(2L).Then(Net.Lambda("double", System.Func<_, _>(fun (x: torch.Tensor) -> x.mul(torch.tensor 2.f)))), Shape(3L), torch.CPU)
+            let e = Expect.throwsC (fun () -> OnnxExport.ToOnnx model |> ignore) id
+            Expect.stringContains e.Message "'double'" "names the layer"
+        }
+    ]
+
 let tests =
     testSequenced (testList "vision" [
+        exportTests
         pyTorchTests
         transferTests
         onnxTests

@@ -87,7 +87,7 @@ public sealed class OnnxImport
     }
 
     /// <summary>The leaf layers of a pipeline in the order <see cref="Model.Build"/> lists them.</summary>
-    static IEnumerable<Layer> Leaves(Layer layer) => layer switch
+    internal static IEnumerable<Layer> Leaves(Layer layer) => layer switch
     {
         Sequence s => s.Layers.SelectMany(Leaves),
         Named n => Leaves(n.Inner),
