@@ -85,6 +85,15 @@ type SummaryArgs =
             | Input _ -> "input shape C x H x W (default the model's usual one)."
             | Classes _ -> "number of classes (default 1000; 10 for LeNet)."
 
+type RunArgs =
+    | [<MainCommand; Mandatory>] Topic of topic: string
+    | Quick
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Topic _ -> "the example: its number (02), its name (regression), or all."
+            | Quick -> "the reduced form (minutes, not hours)."
+
 /// For commands that take no options (Argu needs a template with at least one case).
 type NoArgs =
     | [<Hidden>] Unused
@@ -98,6 +107,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Shape of ParseResults<ShapeArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     | [<CliPrefix(CliPrefix.None)>] Summary of ParseResults<SummaryArgs>
+    | [<CliPrefix(CliPrefix.None)>] Run of ParseResults<RunArgs>
     | [<CliPrefix(CliPrefix.None)>] Info of ParseResults<NoArgs>
     | [<CliPrefix(CliPrefix.None)>] Help of ParseResults<NoArgs>
     interface IArgParserTemplate with
@@ -106,6 +116,7 @@ type Command =
             | Demo _ -> "train a LeNet-style CNN on Fashion-MNIST for one epoch; print the test accuracy; write pictures."
             | Test _ -> "run every test project; the last line is 'tests: N passed, N failed, N skipped'."
             | Data _ -> "data sets: list, fetch NAME, describe NAME|PATH, show NAME [--augment] [--out FILE.png]."
+            | Run _ -> "run an example of the course (F# script) or all of them; pictures go to out/TOPIC/."
             | Summary _ -> "the layer table of an architecture; its last line is 'total params: N'."
             | Bench _ -> "benchmarks: NeuralVision against plain TorchSharp (training, step overhead, inference, memory); --json FILE."
             | Shape _ -> "the course's calc_out_shape: the N x C x H x W output of a convolution."
@@ -188,6 +199,7 @@ let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Comma
         TestRunner.run (root ()) "Release" (t.GetResult(Expecto_Args, []))
     | Data d -> data d
     | Shape s -> shape s
+    | Run r -> Examples.run (root ()) (r.GetResult Topic) (r.Contains Quick) (fun message -> r.Raise(message, showUsage = true))
     | Summary s ->
         let name = s.GetResult Model_Name
         let defaultClasses = if name.StartsWith "lenet" then 10 else 1000

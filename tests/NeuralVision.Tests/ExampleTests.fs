@@ -1,21 +1,47 @@
-/// The examples run as a user runs them, and print what they promise.
+/// The examples run as a user runs them (`dotnet fsi examples/NN-topic.fsx quick`), and their quick
+/// forms reach the bars below: lower than the full runs' bars, but each a real learning result.
 module NeuralVision.Tests.ExampleTests
 
+open System
 open System.IO
 open Expecto
 
+/// (script, result name, the quick form's bar, what the bar means)
+let private bars : (string * string * (float -> bool) * string) list =
+    [ "01-tensors", "w_after_one_step", (fun v -> abs (v - 7.84) < 1e-9), "= 7.84"
+      "02-regression", "validation_mae", (fun v -> v <= 0.03), "≤ 0.03 (the course's pass mark)"
+      "03-binary", "test_accuracy", (fun v -> v >= 0.85), "≥ 0.85"
+      "04-wine", "test_accuracy_13_features", (fun v -> v >= 0.95), "≥ 0.95"
+      "05-localisation", "mean_iou", (fun v -> v >= 0.5), "≥ 0.5 in the quick form (full: ≥ 0.70)"
+      "06-segmentation", "mean_iou", (fun v -> v >= 0.7), "≥ 0.7 in the quick form (full: ≥ 0.80)"
+      "07-autoencoder", "test_bce", (fun v -> v < 0.32), "< 0.32 per pixel"
+      "08-super-resolution", "psnr_gain_db", (fun v -> v >= 0.5), "≥ 0.5 dB over bicubic in the quick form (full: ≥ 1)" ]
+
+let private present =
+    lazy (Directory.GetFiles(Path.Combine(Repo.root.Value, "examples"), "??-*.fsx") |> Array.map Path.GetFileNameWithoutExtension |> Set.ofArray)
+
+let private runScript name =
+    let script = Path.Combine(Repo.root.Value, "examples", name + ".fsx")
+    let code, out, err = Repo.runProgram "dotnet" [ "fsi"; "--quiet"; script; "quick" ] [] 10.0
+    Expect.equal code 0 $"{name} failed:\n{out}\n{err}"
+    out
+
 let tests =
-    testList "examples" [
-        test "01-tensors.fsx runs under dotnet fsi and takes the course's gradient step" {
-            let script = Path.Combine(Repo.root.Value, "examples", "01-tensors.fsx")
-            let code, out, err = Repo.runProgram "dotnet" [ "fsi"; "--quiet"; script ] [] 5.0
-            Expect.equal code 0 $"dotnet fsi failed:\n{out}\n{err}"
-            Expect.equal (Repo.resultLine out) (Some ("w_after_one_step", "7.84")) $"its result line:\n{out}"
-        }
+    testSequenced (testList "examples (quick forms)" [
+        for name, figure, bar, meaning in bars do
+            test name {
+                if not (present.Value.Contains name) then failtest $"examples/{name}.fsx is missing"
+                let out = runScript name
+                match Repo.resultLine out with
+                | Some (n, v) when n = figure ->
+                    let value = Double.Parse(v, Globalization.CultureInfo.InvariantCulture)
+                    Expect.isTrue (bar value) $"{figure} = {value}, needs {meaning}"
+                | other -> failtest $"the last result line is {other}, expected {figure}:\n{out}"
+            }
         test "the C# tensors example runs and takes the same step" {
             let dll = Path.Combine(Repo.root.Value, "examples", "CSharp", "Tensors", "bin", Repo.configuration, "net10.0", "NeuralVision.Examples.Tensors.dll")
             let code, out, err = Repo.runProgram "dotnet" [ dll ] [] 2.0
             Expect.equal code 0 $"the C# example failed:\n{out}\n{err}"
             Expect.equal (Repo.resultLine out) (Some ("w_after_one_step", "7.84")) $"its result line:\n{out}"
         }
-    ]
+    ])

@@ -1,0 +1,106 @@
+namespace NeuralVision.Plot;
+
+/// <summary>One named line of a chart.</summary>
+/// <param name="Name">The legend text.</param>
+/// <param name="X">The x values.</param>
+/// <param name="Y">The y values.</param>
+public sealed record Series(string Name, double[] X, double[] Y);
+
+/// <summary>The charts the examples draw: lines, scatter over decision regions, contours with paths.</summary>
+public static class Charts
+{
+    /// <summary>Lines (with markers when <paramref name="markers"/>), on a log y axis when <paramref name="logY"/>.</summary>
+    public static void Lines(string path, string title, string xLabel, string yLabel, IReadOnlyList<Series> series, bool logY = false, bool markers = false)
+    {
+        var plot = new ScottPlot.Plot();
+        foreach (var s in series)
+        {
+            var ys = logY ? s.Y.Select(v => Math.Log10(Math.Max(v, 1e-300))).ToArray() : s.Y;
+            var line = plot.Add.Scatter(s.X, ys);
+            line.LegendText = s.Name;
+            line.MarkerSize = markers ? 5 : 0;
+            line.LineWidth = 2;
+        }
+        if (logY)
+        {
+            plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => $"1e{v:0}", IntegerTicksOnly = true };
+            yLabel += " (log scale)";
+        }
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        if (series.Count > 1) plot.ShowLegend();
+        Curves.Save(plot, path, 900, 560);
+    }
+
+    /// <summary>
+    /// Points coloured by class over the regions a classifier assigns: <paramref name="classify"/> maps grid points [n, 2] to
+    /// their classes; <paramref name="points"/> are (x, y, class).
+    /// </summary>
+    public static void Regions(string path, string title, string xLabel, string yLabel, Func<double[,], int[]> classify,
+        IReadOnlyList<(double X, double Y, int Class)> points, int resolution = 200)
+    {
+        double x0 = points.Min(p => p.X), x1 = points.Max(p => p.X), y0 = points.Min(p => p.Y), y1 = points.Max(p => p.Y);
+        double padX = (x1 - x0) * 0.05, padY = (y1 - y0) * 0.05;
+        x0 -= padX; x1 += padX; y0 -= padY; y1 += padY;
+        var grid = new double[resolution * resolution, 2];
+        for (int i = 0; i < resolution; i++)
+            for (int j = 0; j < resolution; j++)
+            {
+                grid[i * resolution + j, 0] = x0 + (x1 - x0) * (j + 0.5) / resolution;
+                grid[i * resolution + j, 1] = y1 - (y1 - y0) * (i + 0.5) / resolution;
+            }
+        var classes = classify(grid);
+        var palette = new ScottPlot.Palettes.Category10();
+        var heat = new double[resolution, resolution];
+        for (int i = 0; i < resolution; i++)
+            for (int j = 0; j < resolution; j++)
+                heat[i, j] = classes[i * resolution + j];
+        var plot = new ScottPlot.Plot();
+        var map = plot.Add.Heatmap(heat);
+        map.Colormap = new ScottPlot.Colormaps.Turbo();
+        map.Extent = new ScottPlot.CoordinateRect(x0, x1, y0, y1);
+        map.Opacity = 0.35;
+        foreach (var group in points.GroupBy(p => p.Class).OrderBy(g => g.Key))
+        {
+            var s = plot.Add.ScatterPoints(group.Select(p => p.X).ToArray(), group.Select(p => p.Y).ToArray());
+            s.LegendText = $"class {group.Key}";
+            s.Color = palette.GetColor(group.Key);
+            s.MarkerSize = 6;
+        }
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend();
+        Curves.Save(plot, path, 800, 640);
+    }
+
+    /// <summary>Contours of f over [x0, x1]×[y0, y1] (log-spaced levels) with optimisation paths drawn on them.</summary>
+    public static void Contours(string path, string title, Func<double, double, double> f, double x0, double x1, double y0, double y1,
+        IReadOnlyList<(string Name, double[][] Path)> paths, int resolution = 160)
+    {
+        var plot = new ScottPlot.Plot();
+        var heat = new double[resolution, resolution];
+        for (int i = 0; i < resolution; i++)
+            for (int j = 0; j < resolution; j++)
+                heat[i, j] = Math.Log10(1e-3 + f(x0 + (x1 - x0) * (j + 0.5) / resolution, y1 - (y1 - y0) * (i + 0.5) / resolution));
+        var map = plot.Add.Heatmap(heat);
+        map.Colormap = new ScottPlot.Colormaps.Viridis();
+        map.Extent = new ScottPlot.CoordinateRect(x0, x1, y0, y1);
+        map.Opacity = 0.6;
+        var palette = new ScottPlot.Palettes.Category10();
+        for (int k = 0; k < paths.Count; k++)
+        {
+            var p = paths[k].Path.Where(pt => pt.All(double.IsFinite)).ToArray();
+            var line = plot.Add.Scatter(p.Select(pt => Math.Clamp(pt[0], x0, x1)).ToArray(), p.Select(pt => Math.Clamp(pt[1], y0, y1)).ToArray());
+            line.LegendText = paths[k].Name;
+            line.Color = palette.GetColor(k);
+            line.MarkerSize = 2;
+            line.LineWidth = 1.5f;
+        }
+        plot.Axes.SetLimits(x0, x1, y0, y1);
+        plot.Title(title);
+        plot.ShowLegend();
+        Curves.Save(plot, path, 800, 640);
+    }
+}
