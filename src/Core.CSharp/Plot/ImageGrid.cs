@@ -11,7 +11,8 @@ public static class ImageGrid
     /// Writes a PNG of images [N, C, H, W] (values 0..1; colour shown as grey) in rows of
     /// <paramref name="columns"/>, each with its caption; <paramref name="good"/> colours captions green (true) or red (false).
     /// </summary>
-    public static void Samples(string path, Tensor images, IReadOnlyList<string> captions, IReadOnlyList<bool>? good = null, int columns = 8)
+    public static void Samples(string path, Tensor images, IReadOnlyList<string> captions, IReadOnlyList<bool>? good = null, int columns = 8,
+        IReadOnlyList<(Tensor Boxes, string Colour)>? boxes = null)
     {
         using var scope = NewDisposeScope();
         var grey = images.detach().cpu().to_type(ScalarType.Float64).mean([1L]);
@@ -32,6 +33,22 @@ public static class ImageGrid
             label.LabelFontSize = 9;
             label.LabelAlignment = ScottPlot.Alignment.MiddleCenter;
             label.LabelFontColor = good is null ? ScottPlot.Colors.White : good[i] ? ScottPlot.Colors.LimeGreen : ScottPlot.Colors.OrangeRed;
+        }
+        // Boxes [N, 5] (presence, cx, cy, w, h relative) drawn on their images.
+        foreach (var (set, colour) in boxes ?? [])
+        {
+            var b = set.detach().cpu().to_type(ScalarType.Float64).data<double>().ToArray();
+            for (int i = 0; i < count; i++)
+            {
+                if (b[5 * i] < 0.5) continue;
+                int top = (i / columns) * cellH + caption, left = (i % columns) * cellW;
+                double x0 = left + (b[5 * i + 1] - b[5 * i + 3] / 2) * width, x1 = left + (b[5 * i + 1] + b[5 * i + 3] / 2) * width;
+                double y0 = top + (b[5 * i + 2] - b[5 * i + 4] / 2) * height, y1 = top + (b[5 * i + 2] + b[5 * i + 4] / 2) * height;
+                var rect = plot.Add.Rectangle(x0, x1, canvas.GetLength(0) - y1, canvas.GetLength(0) - y0);
+                rect.FillStyle.Color = ScottPlot.Colors.Transparent;
+                rect.LineStyle.Color = ScottPlot.Color.FromHex(colour);
+                rect.LineStyle.Width = 2;
+            }
         }
         var heatmap = plot.Add.Heatmap(canvas);
         heatmap.Colormap = new ScottPlot.Colormaps.Grayscale();
