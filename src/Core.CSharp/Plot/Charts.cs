@@ -75,6 +75,23 @@ public static class Charts
         Curves.Save(plot, path, 800, 640);
     }
 
+    /// <summary>Points (x, y) coloured by class, with a legend of class names.</summary>
+    public static void Scatter(string path, string title, IReadOnlyList<(double X, double Y, int Class)> points, IReadOnlyList<string> classNames)
+    {
+        var plot = new ScottPlot.Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        foreach (var group in points.GroupBy(p => p.Class).OrderBy(g => g.Key))
+        {
+            var s = plot.Add.ScatterPoints(group.Select(p => p.X).ToArray(), group.Select(p => p.Y).ToArray());
+            s.LegendText = group.Key < classNames.Count ? classNames[group.Key] : $"class {group.Key}";
+            s.Color = palette.GetColor(group.Key).WithAlpha(0.6);
+            s.MarkerSize = 3;
+        }
+        plot.Title(title);
+        plot.ShowLegend();
+        Curves.Save(plot, path, 900, 720);
+    }
+
     /// <summary>Contours of f over [x0, x1]×[y0, y1] (log-spaced levels) with optimisation paths drawn on them.</summary>
     public static void Contours(string path, string title, Func<double, double, double> f, double x0, double x1, double y0, double y1,
         IReadOnlyList<(string Name, double[][] Path)> paths, int resolution = 160)
