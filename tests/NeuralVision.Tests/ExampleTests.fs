@@ -15,7 +15,11 @@ let private bars : (string * string * (float -> bool) * string) list =
       "05-localisation", "mean_iou", (fun v -> v >= 0.5), "≥ 0.5 in the quick form (full: ≥ 0.70)"
       "06-segmentation", "mean_iou", (fun v -> v >= 0.7), "≥ 0.7 in the quick form (full: ≥ 0.80)"
       "07-autoencoder", "test_bce", (fun v -> v < 0.32), "< 0.32 per pixel"
-      "08-super-resolution", "psnr_gain_db", (fun v -> v >= 0.5), "≥ 0.5 dB over bicubic in the quick form (full: ≥ 1)" ]
+      "08-super-resolution", "psnr_gain_db", (fun v -> v >= 0.5), "≥ 0.5 dB over bicubic in the quick form (full: ≥ 1)"
+      "09-optimisers", "elongated_sgd_over_momentum_steps", (fun v -> v > 1.5), "> 1.5: momentum needs fewer steps than SGD"
+      "10-mlp", "mnist_accuracy", (fun v -> v >= 0.85), "≥ 0.85 in the quick form (full: ≥ 0.92)"
+      "11-convolution", "calc_out_shape_agreements", (fun v -> v = 1.0), "= 1: every size agrees with libtorch"
+      "12-lenet", "mnist_accuracy", (fun v -> v >= 0.93), "≥ 0.93 in the quick form (full: ≥ 0.97)" ]
 
 let private present =
     lazy (Directory.GetFiles(Path.Combine(Repo.root.Value, "examples"), "??-*.fsx") |> Array.map Path.GetFileNameWithoutExtension |> Set.ofArray)

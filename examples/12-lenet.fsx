@@ -1,0 +1,36 @@
+// 12 — LeNet: the course's version (tanh, average pooling, padding 2) on the MNIST digits and on
+// Fashion-MNIST; the ReLU + max-pooling version; and with BatchNorm.
+#load "Lesson.fsx"
+
+open TorchSharp
+open NeuralVision
+open NeuralVision.Data
+open NeuralVision.Vision
+open Lesson
+
+let fit name (net: Layer) (train: TensorData) (test: TensorData) epochs =
+    Seed.set 0L
+    let model = Model.build [ 1; 28; 28 ] net
+    let last =
+        Train.start (adam 1e-3) crossEntropy model
+        |> Train.runQuietly (batches 100 train)
+        |> Seq.map (Eval.on test accuracy)
+        |> Seq.truncate epochs
+        |> Seq.last
+    printfn "%-40s test accuracy %.4f after %d epochs" name last.["accuracy"] last.Epoch
+    last.["accuracy"]
+
+let digits = Mnist.Load().ToData()
+let struct (mnistTrain, mnistTest) = digits.Split(0.2, 0)
+let fashion = FashionMnist.Load()
+let fashionTrain, fashionTest = fashion.Train.Take(pick 60000 12000).ToData(), fashion.Test.ToData()
+let epochs = pick 10 3
+
+let mnist = fit "LeNet-5 (course), MNIST-10k" (LeNet.Classic 10) mnistTrain mnistTest (pick 20 6)
+let classic = fit "LeNet-5 (course), Fashion-MNIST" (LeNet.Classic 10) fashionTrain fashionTest epochs
+let modern = fit "LeNet-5 ReLU + max-pool, Fashion-MNIST" (LeNet.Modern 10) fashionTrain fashionTest epochs
+let withBn = fit "LeNet-5 with BatchNorm, Fashion-MNIST" (LeNet.Classic(10, batchNorm = true)) fashionTrain fashionTest epochs
+printfn "result: fashion_classic = %.4f" classic
+printfn "result: fashion_relu = %.4f" modern
+printfn "result: fashion_batchnorm = %.4f" withBn
+result "mnist_accuracy" mnist
