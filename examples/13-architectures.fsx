@@ -1,0 +1,30 @@
+// 13 — AlexNet, GoogLeNet, ResNet: their summaries (read the pipelines in src/Core.CSharp/Vision), and a
+// ResNet-18 trained on Fashion-MNIST for a few epochs.
+#load "Lesson.fsx"
+
+open TorchSharp
+open NeuralVision
+open NeuralVision.Data
+open NeuralVision.Layers
+open NeuralVision.Vision
+open Lesson
+
+for name in [ "alexnet"; "googlenet"; "resnet18" ] do
+    let struct (layer, input) = Architectures.Get(name, 1000)
+    let model = Model.Build(layer, Shape(input), torch.CPU)
+    let lines = model.Summary().Split('\n')
+    printfn "%s: %d layers, %s" name model.Rows.Count lines.[lines.Length - 1]
+
+// ResNet-18 on 28×28 grey images: its stem (7×7/2 conv and 3×3/2 pool) leaves 7×7 feature maps.
+Seed.set 0L
+let fashion = FashionMnist.Load()
+let train, test = fashion.Train.Take(pick 60000 6000).ToData(), fashion.Test.Take(pick 10000 2000).ToData()
+let model = Model.build [ 1; 28; 28 ] (Architectures.resnet18 10)
+let last =
+    Train.start (adam 1e-3) crossEntropy model
+    |> Train.run (batches 128 train)
+    |> Seq.map (Eval.on test accuracy)
+    |> Report.print
+    |> Seq.truncate (pick 4 2)
+    |> Seq.last
+result "resnet18_fashion_accuracy" last.["accuracy"]
