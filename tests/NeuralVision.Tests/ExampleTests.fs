@@ -19,7 +19,14 @@ let private bars : (string * string * (float -> bool) * string) list =
       "09-optimisers", "elongated_sgd_over_momentum_steps", (fun v -> v > 1.5), "> 1.5: momentum needs fewer steps than SGD"
       "10-mlp", "mnist_accuracy", (fun v -> v >= 0.85), "≥ 0.85 in the quick form (full: ≥ 0.92)"
       "11-convolution", "calc_out_shape_agreements", (fun v -> v = 1.0), "= 1: every size agrees with libtorch"
-      "12-lenet", "mnist_accuracy", (fun v -> v >= 0.93), "≥ 0.93 in the quick form (full: ≥ 0.97)" ]
+      "12-lenet", "mnist_accuracy", (fun v -> v >= 0.93), "≥ 0.93 in the quick form (full: ≥ 0.97)"
+      "13-architectures", "resnet18_fashion_accuracy", (fun v -> v >= 0.6), "≥ 0.6 in the quick form (full: ≥ 0.91)"
+      "14-transfer", "pretrained_minus_scratch", (fun v -> v > 0.0), "> 0: pretrained ahead of scratch"
+      "15-overfitting", "remedies_narrowing_gap", (fun v -> v >= 3.0), "≥ 3 of the 4 remedies narrow the gap"
+      "16-normalisation", "epochs_saved_by_batchnorm", (fun v -> v >= 1.0), "≥ 1 epoch saved by BatchNorm"
+      "17-cifar", "test_accuracy", (fun v -> v > 0.2), "> 0.2 (chance is 0.1)"
+      "18-likelihood", "max_deviation", (fun v -> v < 1e-4), "< 1e-4: the identities hold numerically"
+      "19-claims", "max_sigmoid_gradient_ratio", (fun v -> v <= 0.25), "≤ 1/4 per stacked sigmoid" ]
 
 let private present =
     lazy (Directory.GetFiles(Path.Combine(Repo.root.Value, "examples"), "??-*.fsx") |> Array.map Path.GetFileNameWithoutExtension |> Set.ofArray)
@@ -42,10 +49,20 @@ let tests =
                     Expect.isTrue (bar value) $"{figure} = {value}, needs {meaning}"
                 | other -> failtest $"the last result line is {other}, expected {figure}:\n{out}"
             }
-        test "the C# tensors example runs and takes the same step" {
-            let dll = Path.Combine(Repo.root.Value, "examples", "CSharp", "Tensors", "bin", Repo.configuration, "net10.0", "NeuralVision.Examples.Tensors.dll")
-            let code, out, err = Repo.runProgram "dotnet" [ dll ] [] 2.0
-            Expect.equal code 0 $"the C# example failed:\n{out}\n{err}"
-            Expect.equal (Repo.resultLine out) (Some ("w_after_one_step", "7.84")) $"its result line:\n{out}"
-        }
+        // The C# versions of 01, 04, 09 and 12, with the same bars as their F# twins.
+        for project, figure, bar, meaning in
+            [ "Tensors", "w_after_one_step", (fun v -> abs (v - 7.84) < 1e-9), "= 7.84"
+              "Wine", "test_accuracy_13_features", (fun v -> v >= 0.95), "≥ 0.95"
+              "Optimisers", "elongated_sgd_over_momentum_steps", (fun v -> v > 1.5), "> 1.5"
+              "LeNet", "mnist_accuracy", (fun v -> v >= 0.93), "≥ 0.93 in the quick form" ] do
+            test $"C# example {project}" {
+                let dll = Path.Combine(Repo.root.Value, "examples", "CSharp", project, "bin", Repo.configuration, "net10.0", $"NeuralVision.Examples.{project}.dll")
+                let code, out, err = Repo.runProgram "dotnet" [ dll; "quick" ] [] 5.0
+                Expect.equal code 0 $"the C# example failed:\n{out}\n{err}"
+                match Repo.resultLine out with
+                | Some (n, v) when n = figure ->
+                    let value = Double.Parse(v, Globalization.CultureInfo.InvariantCulture)
+                    Expect.isTrue (bar value) $"{figure} = {value}, needs {meaning}"
+                | other -> failtest $"the last result line is {other}, expected {figure}:\n{out}"
+            }
     ])

@@ -23,4 +23,4 @@ loss.backward();
 sgd.step();
 var after = TensorConvert.ToArray1<double>(w);
 Console.WriteLine($"after one step: w = [{string.Join(", ", after)}]");
-Console.WriteLine($"result: w_after_one_step = {after[0]}");
+Console.WriteLine($"result: w_after_one_step = {after[0]:F4}");
