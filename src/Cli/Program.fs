@@ -141,12 +141,19 @@ let private info () =
 
 let private data (args: ParseResults<DataArgs>) =
     let progress = Console.provisionProgress ()
+    let known (name: string) =
+        let names = Data.Catalog.Entries |> Seq.map (fun struct (n, _) -> n) |> Set.ofSeq
+        if not (names.Contains name || name = "sklearn" || Directory.Exists name || File.Exists name) then
+            let list = String.Join(", ", names)
+            args.Raise($"'{name}' is neither a known data set ({list}) nor an existing folder or file.", showUsage = true)
     match args.GetAllResults() |> List.tryHead with
     | None -> args.Raise("say what to do with data: list, fetch, describe or show.", showUsage = true)
     | Some (Fetch name) ->
+        known name
         printfn "%s: %s" name (Data.Catalog.Fetch(name, progress))
         0
     | Some (Describe name) ->
+        known name
         printfn "%s" (Data.Catalog.Describe(name, progress))
         0
     | Some List ->
@@ -154,6 +161,7 @@ let private data (args: ParseResults<DataArgs>) =
         0
     | Some (Show show) ->
         let name = show.GetResult Set
+        known name
         let out = show.GetResult(ShowArgs.Out, Path.Combine(root (), "out", "data", Path.GetFileName(name.TrimEnd('/')) + (if show.Contains Augment then "-augmented" else "") + ".png"))
         let struct (part, set, classes) = Data.Catalog.Parts(name, progress) |> Seq.head
         if set.Inputs.dim () <> 4L then show.Raise($"{name} is a table, not images; use 'data describe'.")
@@ -191,7 +199,10 @@ let private shape (args: ParseResults<ShapeArgs>) =
 let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Command>) =
     match args.GetSubCommand() with
     | Demo d ->
-        let accuracy = Demo.run (d.GetResult(Epochs, 1)) (d.GetResult(Batch_Size, 64)) (d.GetResult(DemoArgs.Out, Path.Combine(root (), "out", "demo")))
+        let epochs, batch = d.GetResult(Epochs, 1), d.GetResult(Batch_Size, 64)
+        if epochs < 1 then d.Raise($"--epochs must be at least 1, got {epochs}.", showUsage = true)
+        if batch < 1 then d.Raise($"--batch-size must be at least 1, got {batch}.", showUsage = true)
+        let accuracy = Demo.run epochs batch (d.GetResult(DemoArgs.Out, Path.Combine(root (), "out", "demo")))
         if accuracy > 0.0 then 0 else 1
     | Test t ->
         // Data-dependent tests run on real data: provision it once here, not in parallel inside tests.

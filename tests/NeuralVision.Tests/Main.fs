@@ -21,6 +21,7 @@ let allTests =
         VisionTests.tests
         ExampleTests.tests
         CliTests.tests
+        ReliabilityTests.tests
     ]
 
 /// Writes "passed failed skipped" to $NV_TEST_SUMMARY so that ./nv test can add up all projects.

@@ -17,7 +17,12 @@ public static class Cifar
     public static ImageSet ReadBatch(string path, IReadOnlyList<string> classes, int labelBytes = 1)
     {
         if (!File.Exists(path)) throw new DataException($"{path}: file not found. {HowToGet}");
-        var bytes = File.ReadAllBytes(path);
+        return Parse(File.ReadAllBytes(path), path, classes, labelBytes);
+    }
+
+    /// <summary>Parses the bytes of a binary batch; <paramref name="path"/> names them in errors.</summary>
+    public static ImageSet Parse(byte[] bytes, string path, IReadOnlyList<string> classes, int labelBytes = 1)
+    {
         int record = labelBytes + Pixels;
         if (bytes.Length == 0 || bytes.Length % record != 0)
             throw new DataException($"{path}: {bytes.Length} bytes is not a whole number of {record}-byte records; the file is truncated or not CIFAR binary.");

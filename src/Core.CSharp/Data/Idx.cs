@@ -24,9 +24,11 @@ public static class Idx
     }
 
     /// <summary>The bytes of a file, decompressed when it starts with the gzip magic number.</summary>
-    public static byte[] ReadMaybeGzipped(string path)
+    public static byte[] ReadMaybeGzipped(string path) => Ungzip(File.ReadAllBytes(path), path);
+
+    /// <summary>Bytes decompressed when they start with the gzip magic number; <paramref name="path"/> names them in errors.</summary>
+    public static byte[] Ungzip(byte[] raw, string path)
     {
-        var raw = File.ReadAllBytes(path);
         if (raw.Length < 2 || raw[0] != 0x1f || raw[1] != 0x8b) return raw;
         // .NET's GZipStream ends quietly on a cut stream, so the trailer's size field (the content
         // length mod 2^32, in the last 4 bytes) is checked by hand: 10 header + 8 trailer bytes at least.

@@ -51,9 +51,12 @@ public static class Csv
     /// names the target column; when <paramref name="classes"/> is true its values are class labels
     /// (numbers or names, mapped to indices in order of appearance).
     /// </summary>
-    public static Table Read(string path, string target, bool classes = true)
+    public static Table Read(string path, string target, bool classes = true) => Parse(Text(path), path, target, classes);
+
+    /// <summary>Parses CSV text as <see cref="Read"/> does; <paramref name="path"/> names it in errors.</summary>
+    public static Table Parse(string text, string path, string target, bool classes = true)
     {
-        var lines = Lines(path);
+        var lines = Lines(text);
         if (lines.Count == 0) throw new DataException($"{path}: the file is empty; a header row of column names is needed.");
         var header = lines[0].Split(',').Select(h => h.Trim()).ToArray();
         var targetIndex = Array.IndexOf(header, target);
@@ -80,13 +83,18 @@ public static class Csv
     /// Reads scikit-learn's bundled format: a first line <c>rows,features,class names…</c> (or no header),
     /// then rows of features with the class index last.
     /// </summary>
-    public static Table ReadSklearn(string path, IReadOnlyList<string>? featureNames = null, IReadOnlyList<string>? classNames = null)
+    public static Table ReadSklearn(string path, IReadOnlyList<string>? featureNames = null, IReadOnlyList<string>? classNames = null) =>
+        ParseSklearn(Text(path), path, featureNames, classNames);
+
+    /// <summary>Parses scikit-learn's format as <see cref="ReadSklearn"/> does.</summary>
+    public static Table ParseSklearn(string text, string path, IReadOnlyList<string>? featureNames = null, IReadOnlyList<string>? classNames = null)
     {
-        var lines = Lines(path);
+        var lines = Lines(text);
         if (lines.Count == 0) throw new DataException($"{path}: the file is empty.");
         var first = lines[0].Split(',');
         bool hasHeader = first.Length >= 2 && first.Skip(2).Any(c => !double.TryParse(c, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
         int start = hasHeader ? 1 : 0;
+        if (lines.Count <= start) throw new DataException($"{path}: a header but no data rows; an empty data set cannot be used.");
         int width = lines[start].Split(',').Length;
         var rows = Rows(path, lines, start, width, (cells, line) =>
             (cells[..^1].Select((c, i) => Number(path, line, i + 1, c)).ToArray(), Number(path, line, width, cells[^1])));
@@ -97,12 +105,11 @@ public static class Csv
         return new Table(rows.SelectMany(r => r.Item1).ToArray(), rows.Count, names, rows.Select(r => r.Item2).ToArray(), classes);
     }
 
-    static List<string> Lines(string path)
-    {
-        if (!File.Exists(path)) throw new DataException($"{path}: file not found.");
-        var text = System.Text.Encoding.UTF8.GetString(Idx.ReadMaybeGzipped(path));
-        return text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
-    }
+    static string Text(string path) =>
+        File.Exists(path) ? System.Text.Encoding.UTF8.GetString(Idx.ReadMaybeGzipped(path)) : throw new DataException($"{path}: file not found.");
+
+    static List<string> Lines(string text) =>
+        text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
 
     static List<T> Rows<T>(string path, List<string> lines, int start, int width, Func<string[], int, T> parse)
     {

@@ -59,11 +59,20 @@ public static class Train
             var inputs = batch.Inputs.device == device ? batch.Inputs : batch.Inputs.to(device);
             var targets = batch.Targets.device == device ? batch.Targets : batch.Targets.to(device);
             state.Optimizer.zero_grad();
-            var loss = state.Loss.Compute(state.Model.Forward(inputs), targets);
+            Tensor loss;
+            try { loss = state.Loss.Compute(state.Model.Forward(inputs), targets); }
+            catch (Exception e) when (BatchTooLargeException.IsAllocationFailure(e))
+            {
+                throw new BatchTooLargeException(batch.Count, BatchTooLargeException.FirstLine(e), e);
+            }
             var value = loss.ToDouble();
             if (!double.IsFinite(value))
                 throw new TrainingDivergedException(Math.Max(1, state.Epoch), state.Step + 1, value, state.LastLoss);
-            loss.backward();
+            try { loss.backward(); }
+            catch (Exception e) when (BatchTooLargeException.IsAllocationFailure(e))
+            {
+                throw new BatchTooLargeException(batch.Count, BatchTooLargeException.FirstLine(e), e);
+            }
             if (state.ClipGradNorm is { } maxNorm)
                 nn.utils.clip_grad_norm_(state.Optimizer.parameters(), maxNorm);
             if (state.StepSchedule is var (schedule, baseLr))
