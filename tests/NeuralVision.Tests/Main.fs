@@ -22,6 +22,7 @@ let allTests =
         ExampleTests.tests
         CliTests.tests
         ReliabilityTests.tests
+        ResumeTests.tests
     ]
 
 /// Writes "passed failed skipped" to $NV_TEST_SUMMARY so that ./nv test can add up all projects.
@@ -43,6 +44,8 @@ let main argv =
     match List.ofArray argv with
     | flag :: "native" :: _ when flag = ChildProcess.Flag -> NativeTests.childMain ()
     | flag :: "seed" :: rest when flag = ChildProcess.Flag -> SeedTests.childMain rest
+    | flag :: "train" :: rest when flag = ChildProcess.Flag -> ResumeTests.childMain rest
+    | flag :: "write" :: rest when flag = ChildProcess.Flag -> ResumeTests.writerMain rest
     | flag :: mode :: _ when flag = ChildProcess.Flag -> eprintfn "unknown child mode %s" mode; 2
     | _ ->
         let config = { defaultConfig with printer = withSummaryFile defaultConfig.printer }
