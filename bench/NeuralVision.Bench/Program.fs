@@ -81,18 +81,30 @@ let main argv =
     let optimizerB = torch.optim.Adam(modelB.parameters(), 1e-3)
     let stepTimesB = Collections.Generic.List<float>()
     let epochB () = stepTimesB.AddRange(PlainTorchSharp.trainEpoch modelB optimizerB train.Inputs train.Targets 64L)
+    let root = match Environment.GetEnvironmentVariable "NV_ROOT" with null | "" -> Directory.GetCurrentDirectory() | r -> r
+    let pytorch = PyTorch.prepare root
+    let dataDir = Provisioning.Ensure FashionMnist.Spec
+    match pytorch with
+    | Ok env -> printfn "C: Debian's PyTorch%s" (if env.IsEmpty then " with the reference BLAS (OpenBLAS could not be unpacked)" else " with OpenBLAS (OpenMP)")
+    | Error why -> printfn "C: missing (%s)" why
     epochA (); epochB () // warm-up
     stepTimesA.Clear(); stepTimesB.Clear()
-    let rssAfterFirst = rssMiB ()
-    let timesA, timesB =
+    let rounds' =
         [ for r in 1 .. rounds ->
               let a = seconds epochA
               let b = seconds epochB
-              printfn "  round %d: A %.2f s (%.0f img/s)   B %.2f s (%.0f img/s)" r a (n / a) b (n / b)
-              a, b ]
-        |> List.unzip
+              let c = match pytorch with Ok env -> PyTorch.measure root env dataDir (torch.get_num_threads ()) | Error _ -> None
+              let cImages = c |> Option.map (fun j -> j.GetProperty("images_per_s").GetDouble())
+              printfn "  round %d: A %.2f s (%.0f img/s)   B %.2f s (%.0f img/s)%s" r a (n / a) b (n / b)
+                  (match cImages with Some i -> $"   C {n / i:F2} s ({i:F0} img/s)" | None -> "")
+              a, b, c ]
+    let timesA = rounds' |> List.map (fun (a, _, _) -> a)
+    let timesB = rounds' |> List.map (fun (_, b, _) -> b)
+    let cRuns = rounds' |> List.choose (fun (_, _, c) -> c)
     let imagesA, imagesB = n / median timesA, n / median timesB
-    let rssAfterAll = rssMiB ()
+    let imagesC = if cRuns.IsEmpty then None else Some (median [ for c in cRuns -> c.GetProperty("images_per_s").GetDouble() ])
+    let inferenceC = if cRuns.IsEmpty then None else Some (median [ for c in cRuns -> c.GetProperty("inference_images_per_s").GetDouble() ])
+    let mlpC = if cRuns.IsEmpty then None else Some (median [ for c in cRuns -> c.GetProperty("mlp_step_ms").GetDouble() ]) 
 
     // Tiny MLP step overhead: 1→50→50→1, full batch 1,000, Adam.
     let x = torch.linspace(-10.0, 5.0, 1000L).unsqueeze(1L)
@@ -125,23 +137,39 @@ let main argv =
     let percentiles (times: Collections.Generic.List<float>) =
         let ms = times |> Seq.map (fun t -> t * 1000.) |> Array.ofSeq
         {| p50 = percentile 50. ms; p90 = percentile 90. ms; p99 = percentile 99. ms |}
+    // Memory over 20 epochs of A (a fresh model): RSS after epoch 20 against after epoch 1.
+    let memoryModel = Model.build [ 1; 28; 28 ] lenet
+    let memoryState = ref (Train.start (adam 1e-3) crossEntropy memoryModel)
+    let memoryLoader = batches 64 train
+    let rssAt = Collections.Generic.List<float>()
+    for _ in 1 .. 20 do
+        memoryState.Value <- Train.Epoch(memoryState.Value, memoryLoader.Epoch(memoryState.Value.Epoch + 1))
+        GC.Collect()
+        rssAt.Add(rssMiB ())
+    let rssAfterFirst, rssAfterAll = rssAt.[0], rssAt.[19]
+    let ratio (a: float) (b: float option) = match b with Some v -> Nullable(a / v) | None -> Nullable()
     let results =
         {| lenet_train_vs_torchsharp = imagesA / imagesB
+           lenet_train_vs_pytorch = ratio imagesA imagesC
            mlp_step_vs_torchsharp = mlpA' / mlpB'
+           mlp_step_vs_pytorch = ratio (mlpA' * 1000.) mlpC
            inference_vs_torchsharp = inferenceA / inferenceB
-           rss_growth_over_rounds = rssAfterAll / rssAfterFirst
-           lenet = {| neuralvision_images_per_s = imagesA; torchsharp_images_per_s = imagesB
+           inference_vs_pytorch = ratio inferenceA inferenceC
+           rss_growth_20_epochs = rssAfterAll / rssAfterFirst
+           pytorch = (match pytorch with Ok env -> (if env.IsEmpty then "python3-torch, reference BLAS" else "python3-torch, OpenBLAS (OpenMP)") | Error why -> $"missing: {why}")
+           lenet = {| neuralvision_images_per_s = imagesA; torchsharp_images_per_s = imagesB; pytorch_images_per_s = Option.toNullable imagesC
                       neuralvision_step_ms = percentiles stepTimesA; torchsharp_step_ms = percentiles stepTimesB
                       rounds = rounds; batch = 64 |}
-           mlp = {| neuralvision_step_ms = mlpA' * 1000.; torchsharp_step_ms = mlpB' * 1000.; steps = 2000 |}
-           inference = {| neuralvision_images_per_s = inferenceA; torchsharp_images_per_s = inferenceB; batch = 1000 |}
-           rss_mib = {| after_warmup = rssAfterFirst; after_rounds = rssAfterAll |}
+           mlp = {| neuralvision_step_ms = mlpA' * 1000.; torchsharp_step_ms = mlpB' * 1000.; pytorch_step_ms = Option.toNullable mlpC; steps = 2000 |}
+           inference = {| neuralvision_images_per_s = inferenceA; torchsharp_images_per_s = inferenceB; pytorch_images_per_s = Option.toNullable inferenceC; batch = 1000 |}
+           rss_mib = {| after_epoch_1 = rssAfterFirst; after_epoch_20 = rssAfterAll |}
            threads = torch.get_num_threads () |}
+    let show (v: Nullable<float>) format = if v.HasValue then String.Format(format, v.Value) else "missing"
     printfn ""
-    printfn "%-34s %12s %12s %8s" "" "NeuralVision" "TorchSharp" "A/B"
-    printfn "%-34s %12.0f %12.0f %8.3f" "LeNet training (images/s)" imagesA imagesB results.lenet_train_vs_torchsharp
-    printfn "%-34s %12.3f %12.3f %8.3f" "tiny-MLP Adam step (ms)" (mlpA' * 1000.) (mlpB' * 1000.) results.mlp_step_vs_torchsharp
-    printfn "%-34s %12.0f %12.0f %8.3f" "inference, batch 1,000 (images/s)" inferenceA inferenceB results.inference_vs_torchsharp
-    printfn "%-34s %12.0f %12.0f" "RSS after warm-up / rounds (MiB)" rssAfterFirst rssAfterAll
+    printfn "%-34s %12s %12s %12s %8s %8s" "" "NeuralVision" "TorchSharp" "PyTorch" "A/B" "A/C"
+    printfn "%-34s %12.0f %12.0f %12s %8.3f %8s" "LeNet training (images/s)" imagesA imagesB (show (Option.toNullable imagesC) "{0:F0}") results.lenet_train_vs_torchsharp (show results.lenet_train_vs_pytorch "{0:F3}")
+    printfn "%-34s %12.3f %12.3f %12s %8.3f %8s" "tiny-MLP Adam step (ms)" (mlpA' * 1000.) (mlpB' * 1000.) (show (Option.toNullable mlpC) "{0:F3}") results.mlp_step_vs_torchsharp (show results.mlp_step_vs_pytorch "{0:F3}")
+    printfn "%-34s %12.0f %12.0f %12s %8.3f %8s" "inference, batch 1,000 (images/s)" inferenceA inferenceB (show (Option.toNullable inferenceC) "{0:F0}") results.inference_vs_torchsharp (show results.inference_vs_pytorch "{0:F3}")
+    printfn "%-34s %12.0f %12.0f  (growth %.3f)" "RSS after epoch 1 / 20 (MiB)" rssAfterFirst rssAfterAll results.rss_growth_20_epochs
     write results
     0
