@@ -59,6 +59,23 @@ let private growth (steps: int) (step: unit -> unit) =
     GC.Collect(); GC.WaitForPendingFinalizers()
     torch.Tensor.TotalCount - tensors0, (Diagnostics.Process.GetCurrentProcess().WorkingSet64 - rss0) / 1048576L
 
+let flatTests =
+    testList "parameters in one buffer" [
+        test "training with flat parameters is bit-identical to training without, for every optimiser" {
+            let data = TensorData(torch.rand([| 256L; 1L; 12L; 12L |]), torch.randint(10L, [| 256L |]))
+            let net = conv2d 4 3 --> relu --> maxPool 2 --> flatten --> linear 16 --> relu --> linear 10
+            let train flatten (optimiser: Optimiser) =
+                Seed.set 3L
+                let model = Model.build [ 1; 12; 12 ] net
+                let state = Training.Train.Start(model, optimiser, crossEntropy, flatten = flatten)
+                Training.Train.Run(state, Loader(data, 32, true, 5L)) |> Seq.truncate 2 |> Seq.last |> ignore
+                [ for p in model.Module.parameters() -> p.detach().data<float32>().ToArray() ]
+            for name, optimiser in [ "Adam", Optim.Adam(1e-2, WeightDecay = 1e-3) :> Optimiser; "SGD momentum", Optim.Sgd(0.05, Momentum = 0.9, Nesterov = true)
+                                     "RMSprop", Optim.RmsProp(1e-3, Centered = true); "Adagrad", Optim.Adagrad(0.05); "Rprop", Optim.Rprop(0.01); "AdamW", Optim.AdamW(1e-2) ] do
+                Expect.equal (train true optimiser) (train false optimiser) $"{name}: the same weights to the bit"
+        }
+    ]
+
 let memoryTests =
     testList "memory stays flat" [
         test "2,000 training steps leave no live tensors behind and RSS flat" {
@@ -294,4 +311,4 @@ let metricTests =
     ]
 
 // Sequenced: these tests seed libtorch's global generator and measure memory, so nothing may run beside them.
-let tests = testSequenced (testList "training" [ foldTests; memoryTests; resumeTests; callbackTests; optionTests; metricTests ])
+let tests = testSequenced (testList "training" [ foldTests; flatTests; memoryTests; resumeTests; callbackTests; optionTests; metricTests ])

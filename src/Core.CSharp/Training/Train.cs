@@ -32,15 +32,22 @@ public static class Train
     /// loss, and options. <paramref name="stepSchedule"/> must be per-step (one-cycle); epoch schedules
     /// are applied with Callbacks.Schedule.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="flatten"/> (the default) the trainable parameters of each group share one buffer
+    /// (<see cref="FlatParameters"/>): the same updates to the bit, with far fewer operations per step.
+    /// </remarks>
     public static TrainState Start(Model model, Optimiser optimiser, Loss loss, double? clipGradNorm = null, Schedule? stepSchedule = null,
-        IReadOnlyList<(string PathPrefix, double Lr)>? groups = null)
+        IReadOnlyList<(string PathPrefix, double Lr)>? groups = null, bool flatten = true)
     {
         var trainable = model.Module.parameters().Where(p => p.requires_grad).ToList();
         if (trainable.Count == 0)
             throw new ArgumentException("the model has no trainable parameters (all frozen?); unfreeze some before training.");
         if (stepSchedule is { PerStep: false })
             throw new ArgumentException($"{stepSchedule} changes the rate per epoch; apply it to the run with Callbacks.Schedule instead.");
-        var optimizer = groups is null ? optimiser.Create(trainable) : optimiser.Create(Vision.Transfer.Groups(model, groups.ToArray()));
+        var optimizer = groups is null
+            ? optimiser.Create(flatten ? [FlatParameters.Flatten(trainable)] : trainable)
+            : optimiser.Create(Vision.Transfer.Groups(model, groups.ToArray())
+                .Select(g => (flatten ? [FlatParameters.Flatten(g.Parameters.ToList())] : g.Parameters, g.Lr)).ToList());
         return new TrainState(model, optimizer, loss, ClipGradNorm: clipGradNorm,
             StepSchedule: stepSchedule is null ? null : (stepSchedule, optimiser.LearningRate));
     }
