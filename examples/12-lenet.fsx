@@ -8,16 +8,19 @@ open NeuralVision.Data
 open NeuralVision.Vision
 open Lesson
 
+let curves = ResizeArray<Plot.Series>()
 let fit name (net: Layer) (train: TensorData) (test: TensorData) epochs =
     Seed.set 0L
     let model = Model.build [ 1; 28; 28 ] net
-    let last =
+    let run =
         Train.start (adam 1e-3) crossEntropy model
         |> Train.runQuietly (batches 100 train)
         |> Seq.map (Eval.on test accuracy)
         |> Seq.truncate epochs
-        |> Seq.last
+        |> List.ofSeq
+    let last = List.last run
     printfn "%-40s test accuracy %.4f after %d epochs" name last.["accuracy"] last.Epoch
+    curves.Add(Plot.Series(name, [| for r in run -> float r.Epoch |], [| for r in run -> r.["accuracy"] |]))
     last.["accuracy"]
 
 let digits = Mnist.Load().ToData()
@@ -30,6 +33,7 @@ let mnist = fit "LeNet-5 (course), MNIST-10k" (LeNet.Classic 10) mnistTrain mnis
 let classic = fit "LeNet-5 (course), Fashion-MNIST" (LeNet.Classic 10) fashionTrain fashionTest epochs
 let modern = fit "LeNet-5 ReLU + max-pool, Fashion-MNIST" (LeNet.Modern 10) fashionTrain fashionTest epochs
 let withBn = fit "LeNet-5 with BatchNorm, Fashion-MNIST" (LeNet.Classic(10, batchNorm = true)) fashionTrain fashionTest epochs
+Plot.Charts.Lines(picture "12-lenet" "accuracy.png", "LeNet-5 variants: test accuracy", "epoch", "test accuracy", curves, markers = true)
 printfn "result: fashion_classic = %.4f" classic
 printfn "result: fashion_relu = %.4f" modern
 printfn "result: fashion_batchnorm = %.4f" withBn

@@ -20,11 +20,14 @@ Seed.set 0L
 let fashion = FashionMnist.Load()
 let train, test = fashion.Train.Take(pick 60000 6000).ToData(), fashion.Test.Take(pick 10000 2000).ToData()
 let model = Model.build [ 1; 28; 28 ] (Architectures.resnet18 10)
-let last =
+let run =
     Train.start (adam 1e-3) crossEntropy model
     |> Train.run (batches 128 train)
     |> Seq.map (Eval.on test accuracy)
     |> Report.print
     |> Seq.truncate (pick 4 2)
-    |> Seq.last
+    |> List.ofSeq
+let last = List.last run
+Plot.Charts.Lines(picture "13-architectures" "resnet18.png", "ResNet-18 on Fashion-MNIST: test accuracy", "epoch", "test accuracy",
+                  [ Plot.Series("ResNet-18", [| for r in run -> float r.Epoch |], [| for r in run -> r.["accuracy"] |]) ], markers = true)
 result "resnet18_fashion_accuracy" last.["accuracy"]

@@ -37,12 +37,15 @@ let data, real =
 Seed.set 0L
 let train, test = data.Train.Take(pick 50000 2000).ToData(), data.Test.Take(pick 10000 500).ToData()
 let model = Model.build [ 3; 32; 32 ] cifarNet
-let last =
+let run =
     Train.start (adam 1e-3) crossEntropy model
     |> Train.run (batches 64 train)
     |> Seq.map (Eval.on test accuracy)
     |> Report.print
     |> Seq.truncate (if real then pick 10 2 else 3)
-    |> Seq.last
+    |> List.ofSeq
+let last = List.last run
+Plot.Charts.Lines(picture "17-cifar" "accuracy.png", (if real then "CIFARNet on CIFAR-10" else "CIFARNet on stand-in CIFAR-format data"), "epoch", "test accuracy",
+                  [ Plot.Series("CIFARNet", [| for r in run -> float r.Epoch |], [| for r in run -> r.["accuracy"] |]) ], markers = true)
 printfn "%s: test accuracy %.4f (course, real CIFAR-10: ≈ 0.72)" (if real then "CIFAR-10" else "stand-in CIFAR-format data") last.["accuracy"]
 result "test_accuracy" last.["accuracy"]

@@ -20,7 +20,12 @@ let seconds (f: unit -> unit) =
     f ()
     clock.Elapsed.TotalSeconds
 
-/// Resident memory of this process in MiB.
+[<System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")>]
+extern int private mallocTrim(unativeint pad)
+
+/// Resident memory of this process in MiB, after returning freed heap pages to the system (glibc keeps
+/// freed native memory in its arenas, which would make RSS describe the past rather than what is live).
 let rssMiB () =
-    Process.GetCurrentProcess().Refresh()
-    float (Process.GetCurrentProcess().WorkingSet64) / 1048576.
+    if System.OperatingSystem.IsLinux() then mallocTrim 0un |> ignore
+    use p = Process.GetCurrentProcess()
+    float p.WorkingSet64 / 1048576.
