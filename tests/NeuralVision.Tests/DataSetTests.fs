@@ -10,20 +10,11 @@ open Expecto
 open TorchSharp
 open NeuralVision
 open NeuralVision.Data
-
-let private inTempDir (f: string -> unit) =
-    let dir = Directory.CreateTempSubdirectory("nv-data-").FullName
-    try f dir finally Directory.Delete(dir, true)
+open NeuralVision.Tests.Files
 
 /// Same shape and the same values, bit for bit.
 let private same (a: torch.Tensor) (b: torch.Tensor) =
     a.shape = b.shape && a.to_type(torch.float64).sub(b.to_type(torch.float64)).abs().max().item<float>() = 0.0
-
-let private dataError (f: unit -> 'a) =
-    try
-        f () |> ignore
-        failtest "expected a DataException"
-    with :? DataException as e -> e.Message
 
 let readerTests =
     testList "readers on real data" [
@@ -148,13 +139,6 @@ let private serve (files: Map<string, byte[]>) (cut: Set<string>) (f: string -> 
     finally
         listener.Stop()
         serving.Wait(TimeSpan.FromSeconds 5.) |> ignore
-
-let private gz (bytes: byte[]) =
-    use out = new MemoryStream()
-    do
-        use z = new GZipStream(out, CompressionLevel.Optimal, leaveOpen = true)
-        z.Write(bytes, 0, bytes.Length)
-    out.ToArray()
 
 let private sha (bytes: byte[]) = Convert.ToHexString(SHA256.HashData bytes).ToLowerInvariant()
 

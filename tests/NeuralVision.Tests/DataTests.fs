@@ -5,21 +5,11 @@ open System.IO
 open System.IO.Compression
 open Expecto
 open NeuralVision.Data
-
-/// A temporary folder deleted after `f`.
-let private inTempDir (f: string -> unit) =
-    let dir = Directory.CreateTempSubdirectory("nv-data-test-").FullName
-    try f dir finally Directory.Delete(dir, true)
+open NeuralVision.Tests.Files
 
 let private idxHeader (dims: int list) =
     [| 0uy; 0uy; 8uy; byte dims.Length
        for d in dims do yield! [| byte (d >>> 24); byte (d >>> 16); byte (d >>> 8); byte d |] |]
-
-let private messageOf (f: unit -> 'a) =
-    try
-        f () |> ignore
-        failtest "expected a DataException"
-    with :? DataException as e -> e.Message
 
 let idxTests =
     testList "IDX reader" [
@@ -38,17 +28,17 @@ let idxTests =
                     Expect.equal a.Values [| 1uy .. 6uy |] "values")
         }
         test "a missing file names the file" {
-            let m = messageOf (fun () -> Idx.Read "/nonexistent/train-images-idx3-ubyte.gz")
+            let m = dataError (fun () -> Idx.Read "/nonexistent/train-images-idx3-ubyte.gz")
             Expect.stringContains m "/nonexistent/train-images-idx3-ubyte.gz" "names it"
             Expect.stringContains m "not found" "says what is wrong"
         }
         test "a wrong magic number is reported at offset 0" {
-            let m = messageOf (fun () -> Idx.Parse([| 1uy; 2uy; 8uy; 1uy; 0uy; 0uy; 0uy; 0uy |], "x.idx"))
+            let m = dataError (fun () -> Idx.Parse([| 1uy; 2uy; 8uy; 1uy; 0uy; 0uy; 0uy; 0uy |], "x.idx"))
             Expect.stringContains m "magic number at offset 0" "position"
         }
         test "a truncated file says how much is missing" {
             let bytes = Array.append (idxHeader [ 10; 4 ]) (Array.zeroCreate 39)
-            let m = messageOf (fun () -> Idx.Parse(bytes, "t.idx"))
+            let m = dataError (fun () -> Idx.Parse(bytes, "t.idx"))
             Expect.stringContains m "promises 40 values" "what the header says"
             Expect.stringContains m "holds 39" "what is there"
             Expect.stringContains m "truncated" "the diagnosis"
@@ -57,7 +47,7 @@ let idxTests =
             inTempDir (fun dir ->
                 let path = Path.Combine(dir, "bad.gz")
                 File.WriteAllBytes(path, [| 0x1fuy; 0x8buy; 8uy; 0uy; 1uy; 2uy; 3uy |])
-                let m = messageOf (fun () -> Idx.Read path)
+                let m = dataError (fun () -> Idx.Read path)
                 Expect.stringContains m "gzip" "names the layer that failed"
                 Expect.stringContains m path "and the file")
         }
@@ -71,7 +61,7 @@ let idxTests =
                 let zipped = File.ReadAllBytes full
                 let cut = Path.Combine(dir, "cut.gz")
                 File.WriteAllBytes(cut, zipped.[.. zipped.Length * 2 / 3])
-                let m = messageOf (fun () -> Idx.Read cut)
+                let m = dataError (fun () -> Idx.Read cut)
                 Expect.stringContains m "truncated" "the diagnosis"
                 Expect.stringContains m cut "the file")
         }
@@ -81,7 +71,7 @@ let idxTests =
                 let labels = Path.Combine(dir, "l.idx")
                 File.WriteAllBytes(images, Array.append (idxHeader [ 3; 2; 2 ]) (Array.zeroCreate 12))
                 File.WriteAllBytes(labels, Array.append (idxHeader [ 2 ]) [| 0uy; 1uy |])
-                let m = messageOf (fun () -> ImageSet.FromIdx(images, labels, FashionMnist.Classes))
+                let m = dataError (fun () -> ImageSet.FromIdx(images, labels, FashionMnist.Classes))
                 Expect.stringContains m "3 images" "the image count"
                 Expect.stringContains m "2 labels" "the label count")
         }

@@ -12,6 +12,7 @@ open TorchSharp
 open NeuralVision
 open NeuralVision.Data
 open NeuralVision.Layers
+open NeuralVision.Tests.Files
 
 let private shapeError input layer =
     try
@@ -72,13 +73,6 @@ let private onlyDataErrors (parse: unit -> unit) =
 let private fuzz name (valid: byte[]) (parse: byte[] -> unit) =
     testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 10000 } name <|
         Prop.forAll (Arb.fromGen (genCorruptions valid.Length)) (fun corruptions -> onlyDataErrors (fun () -> parse (corrupt valid corruptions)))
-
-let private gz (bytes: byte[]) =
-    use out = new MemoryStream()
-    do
-        use z = new GZipStream(out, CompressionLevel.Optimal, leaveOpen = true)
-        z.Write(bytes, 0, bytes.Length)
-    out.ToArray()
 
 let private idx = Array.append [| 0uy; 0uy; 8uy; 3uy; 0uy; 0uy; 0uy; 3uy; 0uy; 0uy; 0uy; 4uy; 0uy; 0uy; 0uy; 4uy |] [| for i in 1 .. 48 -> byte i |]
 let private cifar = Array.concat [ for label in [ 1uy; 7uy ] -> Array.append [| label |] (Array.init 3072 byte) ]
