@@ -25,7 +25,7 @@ let run =
     |> Train.run (batches 128 train)
     |> Seq.map (Eval.on test accuracy)
     |> Report.print
-    |> Seq.truncate (pick 4 2)
+    |> Seq.truncate (pick 6 2)
     |> List.ofSeq
 let last = List.last run
 Plot.Charts.Lines(picture "13-architectures" "resnet18.png", "ResNet-18 on Fashion-MNIST: test accuracy", "epoch", "test accuracy",

@@ -137,12 +137,10 @@ let main argv =
 
     // Inference, eval mode, batch 1,000.
     let inferA () =
-        modelA.Eval()
-        use _ = torch.no_grad()
         let clock = Diagnostics.Stopwatch.StartNew()
         for start in 0L .. 1000L .. 9999L do
             use scope = torch.NewDisposeScope()
-            modelA.Forward(test.Inputs.narrow(0L, start, 1000L)) |> ignore
+            modelA.Predict(test.Inputs.narrow(0L, start, 1000L)) |> ignore
         10000. / clock.Elapsed.TotalSeconds
     let inference = [ for _ in 1 .. rounds -> inferA (), PlainTorchSharp.inference modelB test.Inputs 1000L ]
     let inferenceA, inferenceB = median (List.map fst inference), median (List.map snd inference)

@@ -51,8 +51,19 @@ public sealed class Model
         return new Model(layer, input, built, target);
     }
 
-    /// <summary>Runs the model on a batch [N, …input].</summary>
+    /// <summary>Runs the model on a batch [N, …input] (recording gradients when the caller does).</summary>
     public Tensor Forward(Tensor batch) => Module.forward(batch);
+
+    /// <summary>
+    /// The model's output for a batch in evaluation mode, under libtorch's inference mode (no autograd
+    /// bookkeeping at all, cheaper than no_grad). The result cannot take part in training.
+    /// </summary>
+    public Tensor Predict(Tensor batch)
+    {
+        Eval();
+        using var inference = inference_mode();
+        return Module.forward(batch.device == Device ? batch : batch.to(Device));
+    }
 
     /// <summary>All parameter values.</summary>
     public long ParameterCount => Module.parameters().Sum(p => p.numel());

@@ -16,7 +16,7 @@ public static class Evaluation
     public static Dictionary<string, double> Evaluate(Model model, IEnumerable<Batch> batches, IReadOnlyList<Metric> metrics, Loss? loss = null, string prefix = "")
     {
         model.Eval();
-        using var noGrad = no_grad();
+        using var inference = inference_mode();
         var sums = metrics.Select(_ => (double[]?)null).ToArray();
         double lossSum = 0;
         long samples = 0;
