@@ -28,7 +28,7 @@ let digits = Mnist.Load().ToData()
 let struct (mnistTrain, mnistTest) = digits.Split(0.2, 0)
 let fashion = FashionMnist.Load()
 let fashionTrain, fashionTest = fashion.Train.Take(pick 60000 12000).ToData(), fashion.Test.ToData()
-let epochs = pick 15 3
+let epochs = pick 20 3
 
 // MNIST-10k as the course trains it; on Fashion-MNIST the rate is halved every 5 epochs.
 let mnist = fit "LeNet-5 (course), MNIST-10k" (LeNet.Classic 10) mnistTrain mnistTest (pick 20 6) None
