@@ -23,9 +23,10 @@ let model = Model.build [ 1; 28; 28 ] (Architectures.resnet18 10)
 let run =
     Train.start (adam 1e-3) crossEntropy model
     |> Train.run (batches 128 train)
+    |> Schedule.apply (Schedule.step 3 0.5)          // halve the rate every 3 epochs
     |> Seq.map (Eval.on test accuracy)
     |> Report.print
-    |> Seq.truncate (pick 6 2)
+    |> Seq.truncate (pick 8 2)
     |> List.ofSeq
 let last = List.last run
 Plot.Charts.Lines(picture "13-architectures" "resnet18.png", "ResNet-18 on Fashion-MNIST: test accuracy", "epoch", "test accuracy",
