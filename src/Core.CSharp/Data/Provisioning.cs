@@ -210,20 +210,12 @@ public static class Provisioning
         }
     }
 
-    static void CopyAtomically(string from, string to)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-        var temp = TempBeside(to);
-        try
+    static void CopyAtomically(string from, string to) =>
+        AtomicFile.Write(to, stream =>
         {
-            File.Copy(from, temp);
-            File.Move(temp, to, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
+            using var source = File.OpenRead(from);
+            source.CopyTo(stream);
+        });
 
     static string TempBeside(string target) =>
         Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Environment.ProcessId}.{Guid.NewGuid():N}.part");

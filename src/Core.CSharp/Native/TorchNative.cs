@@ -134,14 +134,7 @@ public static class TorchNative
             try
             {
                 if (File.Exists(target) && File.ReadAllBytes(target).AsSpan().SequenceEqual(patched)) return target;
-                Directory.CreateDirectory(dir);
-                var temp = Path.Combine(dir, $".{BridgeFile}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-                using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-                {
-                    stream.Write(patched);
-                    stream.Flush(flushToDisk: true);
-                }
-                File.Move(temp, target, overwrite: true);
+                AtomicFile.Write(target, stream => stream.Write(patched));
                 return target;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

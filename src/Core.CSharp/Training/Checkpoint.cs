@@ -102,28 +102,13 @@ public static class Checkpoint
     }
 
     /// <summary>Writes through <paramref name="write"/> to a temporary file, flushes it to disk, and renames it over <paramref name="path"/>.</summary>
-    public static void WriteAtomically(string path, Action<BinaryWriter> write)
-    {
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
+    public static void WriteAtomically(string path, Action<BinaryWriter> write) =>
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
-            {
-                write(writer);
-                writer.Flush();
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
+            using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+            write(writer);
+            writer.Flush();
+        });
 
     static void Read(string path, Action<BinaryReader> read)
     {
