@@ -10,13 +10,16 @@ open Lesson
 let wine = Sklearn.Wine()
 let fit (table: Table) (net: Layer) epochs standardise =
     Seed.set 0L
-    let struct (train, test) = table.ToData().Split(0.3, 0)
+    // The course's notebook, draw for draw: np.random.seed(0), scikit-learn's train_test_split(test_size=0.3),
+    // then np.random.permutation of the training rows at every epoch; torch.manual_seed(0) for the weights.
+    let numpy = NeuralVision.Tensors.NumPyRandomState 0u
+    let struct (train, test) = table.ToData().SplitLikeScikitLearn(0.3, numpy)
     let norm = if standardise then Some (Normalisation.Fit train.Inputs) else None
     let prepare (d: TensorData) = match norm with Some n -> n.Apply d | None -> d
     let model = Model.build [ table.Width ] net
     let last =
         Train.start (adam 1e-3) crossEntropy model
-        |> Train.runQuietly (batches 10 (prepare train))
+        |> Train.runQuietly ((batches 10 (prepare train)).WithOrder(numpy.PermutationPerEpoch(int train.Count)))
         |> Seq.truncate epochs
         |> Seq.map (Eval.on (prepare test) accuracy)
         |> Seq.last

@@ -50,6 +50,49 @@ let foldTests =
         }
     ]
 
+/// The course's wine notebook (fixtures/wine-course-run.json, made by fixtures/make_wine_course_run.py
+/// with PyTorch): NumPy's draws for the split and the batch order, torch's seed for the weights.
+let courseReplayTests =
+    testList "the course's PyTorch notebook, replayed" [
+        test "NumPy's RandomState: the raw stream and permutation, number for number" {
+            let numpy = NeuralVision.Tensors.NumPyRandomState 0u
+            Expect.equal [ for _ in 1 .. 3 -> numpy.NextUInt32() ] [ 2357136044u; 2546248239u; 3071714933u ] "np.random.RandomState(0).randint(0, 2**32, 3)"
+            Expect.equal (NeuralVision.Tensors.NumPyRandomState(42u).Permutation 10) [| 8L; 1L; 5L; 0L; 7L; 2L; 9L; 4L; 3L; 6L |] "RandomState(42).permutation(10)"
+            Expect.equal (NeuralVision.Tensors.NumPyRandomState(UInt32.MaxValue).Permutation 7) [| 1L; 5L; 0L; 6L; 4L; 2L; 3L |] "RandomState(2**32-1).permutation(7)"
+        }
+        test "wine from 2 features, 5,000 epochs: the same split, losses and test accuracies as PyTorch" {
+            let file = Path.Combine(Repo.root.Value, "tests", "NeuralVision.Tests", "fixtures", "wine-course-run.json")
+            use json = Text.Json.JsonDocument.Parse(File.ReadAllText file)
+            let testRows = [ for r in json.RootElement.GetProperty("test_rows").EnumerateArray() -> r.GetInt64() ]
+            let checkpoints =
+                [ for c in json.RootElement.GetProperty("checkpoints").EnumerateArray() ->
+                    c.GetProperty("epoch").GetInt32(), c.GetProperty("train_loss").GetDouble(), c.GetProperty("test_accuracy").GetDouble() ]
+            Seed.set 0L
+            let numpy = NeuralVision.Tensors.NumPyRandomState 0u
+            let data = Sklearn.Wine().Select("alcohol", "malic_acid").ToData()
+            let struct (train, test) = data.SplitLikeScikitLearn(0.3, numpy)
+            // The split's rows, found by value: the wine table has no duplicate rows.
+            let expectedTest = data.Subset(Array.ofList testRows)
+            Expect.isTrue (test.Inputs.eq(expectedTest.Inputs).all().item<bool>()) "the test rows are scikit-learn's"
+            let model = Model.build [ 2 ] (linear 5 --> sigmoid --> linear 5 --> sigmoid --> linear 3)
+            let ours =
+                Train.start (adam 1e-3) crossEntropy model
+                |> Train.runQuietly ((batches 10 train).WithOrder(numpy.PermutationPerEpoch(int train.Count)))
+                |> Seq.truncate 5000
+                |> Seq.filter (fun r -> checkpoints |> List.exists (fun (e, _, _) -> e = r.Epoch))
+                |> Seq.map (fun r -> r.Epoch, r.TrainLoss, (Eval.on test accuracy r).["accuracy"])
+                |> List.ofSeq
+            for (epoch, loss, accuracy), (_, torchLoss, torchAccuracy) in List.zip ours checkpoints do
+                // float32 sums in a different order drift a little over 65,000 steps; 1e-4 is far below a changed step.
+                Expect.isLessThanOrEqual (abs (loss - torchLoss) / torchLoss) 1e-4 $"epoch {epoch}: loss {loss} against PyTorch's {torchLoss}"
+                // PyTorch's accuracy is a float32 mean; compare the number of test wines classified right.
+                let right (a: float) = int (Math.Round(a * float test.Count))
+                Expect.equal (right accuracy) (right torchAccuracy) $"epoch {epoch}: test wines right (accuracy {accuracy} against {torchAccuracy})"
+            let _, _, final = List.last ours
+            Expect.isGreaterThanOrEqual final 0.87 "the course's figure (0.87–0.91)"
+        }
+    ]
+
 /// Live libtorch tensors and resident memory after `steps` training steps of `step`.
 let private growth (steps: int) (step: unit -> unit) =
     for _ in 1 .. 100 do step () // warm up allocator and caches
@@ -311,4 +354,4 @@ let metricTests =
     ]
 
 // Sequenced: these tests seed libtorch's global generator and measure memory, so nothing may run beside them.
-let tests = testSequenced (testList "training" [ foldTests; flatTests; memoryTests; resumeTests; callbackTests; optionTests; metricTests ])
+let tests = testSequenced (testList "training" [ foldTests; courseReplayTests; flatTests; memoryTests; resumeTests; callbackTests; optionTests; metricTests ])

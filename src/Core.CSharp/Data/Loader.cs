@@ -35,6 +35,15 @@ public sealed record Loader(TensorData Data, int BatchSize, bool Shuffle, long S
     /// <summary>How many batches a background thread prepares ahead of the training step (0: none).</summary>
     public int Prefetch { get; init; }
 
+    /// <summary>
+    /// The sample order of each epoch (1-based), replacing the loader's own shuffle when set: to replay
+    /// an order drawn elsewhere, e.g. <see cref="NumPyRandomState.PermutationPerEpoch"/> for a NumPy loop.
+    /// </summary>
+    public Func<int, long[]>? Order { get; init; }
+
+    /// <summary>The same loader visiting the samples in <paramref name="order"/>'s order each epoch.</summary>
+    public Loader WithOrder(Func<int, long[]> order) => this with { Order = order };
+
     /// <summary>The same loader with augmentation.</summary>
     public Loader WithAugmentation(Augmenter augmenter) => this with { Augment = augmenter };
 
@@ -90,7 +99,14 @@ public sealed record Loader(TensorData Data, int BatchSize, bool Shuffle, long S
     {
         var n = Data.Count;
         Tensor? order = null;
-        if (Shuffle)
+        if (Order is not null)
+        {
+            var given = Order(epoch);
+            if (given.Length != n || given.Any(i => i < 0 || i >= n))
+                throw new ArgumentException($"the order given for epoch {epoch} has {given.Length} indices (range {(given.Length == 0 ? "none" : $"{given.Min()}..{given.Max()}")}) but the data has {n} samples; give a permutation of 0..{n - 1}.");
+            order = tensor(given, device: Data.Inputs.device).DetachFromDisposeScope();
+        }
+        else if (Shuffle)
         {
             using var generator = new Generator((ulong)Seeding.Mix(Seed, epoch));
             // Made lazily, inside whichever dispose scope is open at the first batch: it must outlive that step.

@@ -1,4 +1,5 @@
 using System.Text;
+using NeuralVision.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -72,6 +73,28 @@ public static class DataOps
             train.AddRange(shuffled.Skip(take).Select(i => (long)i));
         }
         return (data.Subset(train.Order().ToArray()), data.Subset(validation.Order().ToArray()));
+    }
+
+    /// <summary>
+    /// scikit-learn's <c>train_test_split(…, test_size, random_state)</c> with shuffling and no
+    /// stratification, sample for sample: ⌈fraction·N⌉ test samples, both parts in the order
+    /// scikit-learn returns them. Use it to reproduce a split published with a NumPy seed; the
+    /// global <c>np.random.seed(s)</c> followed by a split without random_state is the same split.
+    /// </summary>
+    public static (TensorData Train, TensorData Test) SplitLikeScikitLearn(this TensorData data, double testFraction, uint randomState) =>
+        data.SplitLikeScikitLearn(testFraction, new NumPyRandomState(randomState));
+
+    /// <summary>As <see cref="SplitLikeScikitLearn(TensorData, double, uint)"/>, drawing from <paramref name="numpy"/> as a split with <c>random_state=None</c> draws from NumPy's global state.</summary>
+    public static (TensorData Train, TensorData Test) SplitLikeScikitLearn(this TensorData data, double testFraction, NumPyRandomState numpy)
+    {
+        if (testFraction is <= 0 or >= 1)
+            throw new ArgumentOutOfRangeException(nameof(testFraction), testFraction, "a fraction strictly between 0 and 1");
+        var n = (int)data.Count;
+        var testCount = (int)Math.Ceiling(testFraction * n);
+        if (testCount == n)
+            throw new ArgumentOutOfRangeException(nameof(testFraction), testFraction, $"{n} samples leave none for training at this fraction; use a smaller one");
+        var order = numpy.Permutation(n);
+        return (data.Subset(order[testCount..]), data.Subset(order[..testCount]));
     }
 
     /// <summary>One-hot float rows [N, classes] from class indices [N].</summary>
