@@ -55,10 +55,15 @@ public static class Charts
         var heat = new double[resolution, resolution];
         for (int i = 0; i < resolution; i++)
             for (int j = 0; j < resolution; j++)
-                heat[i, j] = classes[i * resolution + j];
+                heat[i, j] = classes[i * resolution + j] + 0.5;
         var plot = new ScottPlot.Plot();
         var map = plot.Add.Heatmap(heat);
-        map.Colormap = new ScottPlot.Colormaps.Turbo();
+        // Each region in its class's point colour: class k sits at k + 0.5 of the range [0, n], which a
+        // hard-edged palette of n + 1 colours maps to colour k.
+        var classCount = Math.Max(classes.Max(), points.Max(p => p.Class)) + 1;
+        map.Colormap = new ScottPlot.Colormaps.CustomPalette(
+            Enumerable.Range(0, classCount + 1).Select(k => palette.GetColor(Math.Min(k, classCount - 1))).ToArray(), "classes");
+        map.ManualRange = new ScottPlot.Range(0, classCount);
         map.Extent = new ScottPlot.CoordinateRect(x0, x1, y0, y1);
         map.Opacity = 0.35;
         foreach (var group in points.GroupBy(p => p.Class).OrderBy(g => g.Key))
