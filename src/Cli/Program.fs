@@ -134,6 +134,7 @@ let private info () =
     printfn "libtorch:        %s" report.LibTorchDirectory
     printfn "bridge:          %s" report.Bridge
     printfn "weakened:        %s" (match List.ofSeq report.WeakenedVersions with [] -> "(none: the host's libstdc++ has every version)" | v -> String.Join(", ", v))
+    printfn "allocator:       %s" report.Allocator
     printfn "device:          %O" (Device.current ())
     printfn "threads:         %d" (TorchSharp.torch.get_num_threads ())
     printfn "data home:       %s" Data.Provisioning.DataHome

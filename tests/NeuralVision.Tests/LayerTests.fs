@@ -128,6 +128,37 @@ let convArithmeticTests =
                 | None -> expected < 1L)
     ]
 
+/// Max pooling runs on libtorch's channels-last kernel (PlanewiseMaxPoolModule); it must give what
+/// max_pool2d gives, bit for bit, values and gradients, ties included (small integers tie often).
+let maxPoolTests =
+    testList "max pooling equals libtorch's max_pool2d" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 } "values and gradients, with and without autograd" <|
+            Prop.forAll (Arb.fromGen (gen {
+                let! n = Gen.choose (1, 4)
+                let! c = Gen.choose (1, 7)
+                let! kernel = Gen.choose (1, 4)
+                let! stride = Gen.choose (1, 4)
+                let! padding = Gen.choose (0, kernel / 2)
+                let! h = Gen.choose (kernel, 17)
+                let! w = Gen.choose (kernel, 17)
+                let! ceil = Gen.elements [ false; true ]
+                let! seed = Gen.choose (0, 10000)
+                return n, c, kernel, stride, padding, h, w, ceil, seed })) (fun (n, c, kernel, stride, padding, h, w, ceil, seed) ->
+                use scope = torch.NewDisposeScope()
+                let model = Model.build [ c; h; w ] (Net.MaxPool(int64 kernel, int64 stride, int64 padding, ceil))
+                let generator = new torch.Generator(uint64 seed)
+                let values = torch.randint(-3L, 4L, [| int64 n; int64 c; int64 h; int64 w |], generator = generator).to_type(torch.float32)
+                let ours, theirs = values.clone().requires_grad_(true), values.clone().requires_grad_(true)
+                let outOurs = model.Forward ours
+                let outTheirs = torch.nn.functional.max_pool2d(theirs, int64 kernel, int64 stride, int64 padding, ceil_mode = ceil)
+                let weights = torch.randn(outTheirs.shape, generator = generator)
+                outOurs.mul(weights).sum().backward()
+                outTheirs.mul(weights).sum().backward()
+                let inference = (use _ = torch.no_grad() in model.Forward values)
+                let same (a: torch.Tensor) (b: torch.Tensor) = a.shape = b.shape && a.equal(b).all().item<bool>()
+                same outOurs outTheirs && same ours.grad theirs.grad && same inference outTheirs)
+    ]
+
 /// Random pipelines over images: convolutions, pools, activations, norms, then a head.
 let private genPipeline : Gen<Layer> =
     let imageLayer =
@@ -190,4 +221,4 @@ let propertyTests =
         }
     ]
 
-let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; propertyTests ]
+let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; maxPoolTests; propertyTests ]

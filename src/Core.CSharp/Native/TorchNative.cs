@@ -9,7 +9,8 @@ namespace NeuralVision.Native;
 /// <param name="Bridge">The libLibTorchSharp file that was loaded (the original or a patched copy); null where TorchSharp loads it itself.</param>
 /// <param name="LibTorchDirectory">Where libtorch.so was found; null where TorchSharp loads it itself.</param>
 /// <param name="WeakenedVersions">Symbol versions made weak in the copy; empty when the original loads as it is.</param>
-public sealed record NativeLoadReport(string? Original, string? Bridge, string? LibTorchDirectory, IReadOnlyList<string> WeakenedVersions);
+/// <param name="Allocator">How malloc was set up for tensor work (<see cref="NativeAllocator"/>).</param>
+public sealed record NativeLoadReport(string? Original, string? Bridge, string? LibTorchDirectory, IReadOnlyList<string> WeakenedVersions, string Allocator);
 
 /// <summary>
 /// Loads libtorch and TorchSharp's native bridge (libLibTorchSharp) before TorchSharp needs them, on
@@ -36,8 +37,9 @@ public static class TorchNative
 
     static NativeLoadReport Load()
     {
+        var allocator = NativeAllocator.Tune();
         if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
-            return new NativeLoadReport(null, null, null, []);
+            return new NativeLoadReport(null, null, null, [], allocator);
 
         var torchSharp = typeof(TorchSharp.torch).Assembly;
         var searched = CandidateDirectories(torchSharp).ToList();
@@ -72,7 +74,7 @@ public static class TorchNative
         if (File.Exists(cuda)) Preload(cuda);
         var handle = Preload(bridge);
         NativeLibrary.SetDllImportResolver(torchSharp, (name, _, _) => name == BridgeImportName ? handle : IntPtr.Zero);
-        return new NativeLoadReport(original, bridge, libTorchDir, weakened);
+        return new NativeLoadReport(original, bridge, libTorchDir, weakened, allocator);
     }
 
     static IntPtr Preload(string path)
