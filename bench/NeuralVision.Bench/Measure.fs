@@ -29,3 +29,13 @@ let rssMiB () =
     if System.OperatingSystem.IsLinux() then mallocTrim 0un |> ignore
     use p = Process.GetCurrentProcess()
     float p.WorkingSet64 / 1048576.
+
+/// The peak resident memory of this process so far in MiB (VmHWM), or NaN where /proc is missing.
+let peakRssMiB () =
+    let status = "/proc/self/status"
+    if not (System.IO.File.Exists status) then nan
+    else
+        System.IO.File.ReadLines status
+        |> Seq.tryFind (fun l -> l.StartsWith "VmHWM:")
+        |> Option.map (fun l -> float (l.Split(' ', System.StringSplitOptions.RemoveEmptyEntries).[1]) / 1024.)
+        |> Option.defaultValue nan

@@ -23,7 +23,7 @@ let main argv =
         | n :: v :: _ when n = name -> Some v
         | _ :: rest -> option name rest
         | [] -> None
-    let rounds = option "--rounds" args |> Option.map int |> Option.defaultValue 3
+    let rounds = option "--rounds" args |> Option.map int |> Option.defaultValue 5
     let json = option "--json" args
     let write (results: obj) =
         match json with
@@ -36,6 +36,27 @@ let main argv =
     let train = data.Train.ToData()
     let test = data.Test.ToData()
     let n = float data.Train.Count
+    match option "--peak" args with
+    | Some which ->
+        // A child process running one implementation alone (a warm-up epoch, an epoch, inference), so its
+        // peak resident memory is its own.
+        match which with
+        | "A" ->
+            let model = Model.build [ 1; 28; 28 ] lenet
+            let loader = batches 64 train
+            let mutable state = Train.start (adam 1e-3) crossEntropy model
+            for epoch in 1 .. 2 do state <- Train.Epoch(state, loader.Epoch epoch)
+            for start in 0L .. 1000L .. 9999L do
+                use scope = torch.NewDisposeScope()
+                model.Predict(test.Inputs.narrow(0L, start, 1000L)) |> ignore
+        | _ ->
+            let model = PlainTorchSharp.lenet ()
+            let optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+            for _ in 1 .. 2 do PlainTorchSharp.trainEpoch model optimizer train.Inputs train.Targets 64L |> ignore
+            PlainTorchSharp.inference model test.Inputs 1000L |> ignore
+        printfn "%.1f" (peakRssMiB ())
+        exit 0
+    | None -> ()
     if List.contains "--data" args then
         // The loader alone: images per second delivered to the step, against the step's own throughput.
         let deliver (loader: Loader) =
@@ -135,6 +156,30 @@ let main argv =
     let mlpTimes = [ for _ in 1 .. rounds -> mlpStepsA 2000, PlainTorchSharp.mlpSteps mlpB mlpOptimizerB x y 2000 ]
     let mlpA', mlpB' = median (List.map fst mlpTimes), median (List.map snd mlpTimes)
 
+    // The loader alone: shuffled batches of 64 delivered per second.
+    let loaderImages =
+        let loader = batches 64 train
+        let clock = Diagnostics.Stopwatch.StartNew()
+        for batch in loader.Epoch 1 do
+            batch.Inputs.Dispose()
+            batch.Targets.Dispose()
+        n / clock.Elapsed.TotalSeconds
+
+    // Peak resident memory of A and B, each alone in a child process; C's from its own run.
+    let peakOf which =
+        let info = Diagnostics.ProcessStartInfo(Environment.ProcessPath, RedirectStandardOutput = true, UseShellExecute = false)
+        info.ArgumentList.Add(Reflection.Assembly.GetEntryAssembly().Location)
+        info.ArgumentList.Add "--peak"
+        info.ArgumentList.Add which
+        use child = Diagnostics.Process.Start info
+        let out = child.StandardOutput.ReadToEnd()
+        child.WaitForExit()
+        match Double.TryParse(out.Trim().Split('\n') |> Array.last, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
+        | true, v when child.ExitCode = 0 -> Nullable v
+        | _ -> eprintfn "peak RSS of %s: the child process failed (exit %d)" which child.ExitCode; Nullable()
+    let peakA, peakB = peakOf "A", peakOf "B"
+    let peakC = if cRuns.IsEmpty then Nullable() else Nullable(median [ for c in cRuns -> c.GetProperty("peak_rss_mib").GetDouble() ])
+
     // Inference, eval mode, batch 1,000.
     let inferA () =
         let clock = Diagnostics.Stopwatch.StartNew()
@@ -163,7 +208,9 @@ let main argv =
                       rounds = rounds; batch = 64 |}
            mlp = {| neuralvision_step_ms = mlpA' * 1000.; torchsharp_step_ms = mlpB' * 1000.; pytorch_step_ms = Option.toNullable mlpC; steps = 2000 |}
            inference = {| neuralvision_images_per_s = inferenceA; torchsharp_images_per_s = inferenceB; pytorch_images_per_s = Option.toNullable inferenceC; batch = 1000 |}
-           rss_mib = {| after_epoch_1 = rssAfterFirst; after_epoch_20 = rssAfterAll |}
+           rss_mib = {| after_epoch_1 = rssAfterFirst; after_epoch_20 = rssAfterAll
+                        peak_neuralvision = peakA; peak_torchsharp = peakB; peak_pytorch = peakC |}
+           loader_images_per_s = loaderImages
            threads = torch.get_num_threads () |}
     let show (v: Nullable<float>) format = if v.HasValue then String.Format(format, v.Value) else "missing"
     printfn ""
@@ -171,6 +218,8 @@ let main argv =
     printfn "%-34s %12.0f %12.0f %12s %8.3f %8s" "LeNet training (images/s)" imagesA imagesB (show (Option.toNullable imagesC) "{0:F0}") results.lenet_train_vs_torchsharp (show results.lenet_train_vs_pytorch "{0:F3}")
     printfn "%-34s %12.3f %12.3f %12s %8.3f %8s" "tiny-MLP Adam step (ms)" (mlpA' * 1000.) (mlpB' * 1000.) (show (Option.toNullable mlpC) "{0:F3}") results.mlp_step_vs_torchsharp (show results.mlp_step_vs_pytorch "{0:F3}")
     printfn "%-34s %12.0f %12.0f %12s %8.3f %8s" "inference, batch 1,000 (images/s)" inferenceA inferenceB (show (Option.toNullable inferenceC) "{0:F0}") results.inference_vs_torchsharp (show results.inference_vs_pytorch "{0:F3}")
+    printfn "%-34s %12s %12s %12s" "peak RSS, each alone (MiB)" (show peakA "{0:F0}") (show peakB "{0:F0}") (show peakC "{0:F0}")
     printfn "%-34s %12.0f %12.0f  (growth %.3f)" "RSS after epoch 1 / 20 (MiB)" rssAfterFirst rssAfterAll results.rss_growth_20_epochs
+    printfn "%-34s %12.0f" "loader, batches of 64 (images/s)" loaderImages
     write results
     0

@@ -6,7 +6,7 @@ first in LD_LIBRARY_PATH for a fair BLAS, and 2 threads like TorchSharp. Prints 
 
     python3 lenet.py --data DIR [--epochs 1] [--warmup 1] [--threads 2]
 """
-import argparse, gzip, json, os, time
+import argparse, gzip, json, os, resource, time
 
 import numpy as np
 import torch
@@ -99,6 +99,7 @@ def main():
         "epoch_seconds": epochs, "images_per_s": len(x) / sorted(epochs)[len(epochs) // 2],
         "step_ms": sorted(s * 1000 for s in steps),
         "mlp_step_ms": mlp_step * 1000, "inference_images_per_s": inference,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 
 

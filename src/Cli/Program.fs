@@ -31,7 +31,7 @@ type BenchArgs =
             match a with
             | Suite _ -> "what to measure: training (default) or data (the loader against the training step)."
             | Json _ -> "also write every figure to this JSON file."
-            | Rounds _ -> "alternating rounds per variant (default 3)."
+            | Rounds _ -> "alternating rounds per variant (default 5)."
 
 type ShowArgs =
     | [<MainCommand; Mandatory>] Set of name: string
