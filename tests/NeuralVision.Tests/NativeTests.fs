@@ -91,6 +91,17 @@ let realLibraryTests =
             finally
                 if Directory.Exists cache then Directory.Delete(cache, true)
         }
+        test "malloc is tuned for tensors when libtorch loads, and NV_MALLOC=system keeps glibc's defaults" {
+            let allocatorOf env =
+                let code, out, err = ChildProcess.run "native" [] env
+                Expect.equal code 0 $"child failed: {err}"
+                out.Split('\n', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries)
+                |> Array.find (fun l -> l.StartsWith "allocator=") |> fun l -> l.Substring 10
+            let tuned = allocatorOf []
+            Expect.stringStarts tuned "glibc tuned" "glibc's mallopt accepted the limits"
+            Expect.stringContains tuned $"{NativeAllocator.MmapThreshold >>> 20} MiB" "the limits are reported"
+            Expect.equal (allocatorOf [ "NV_MALLOC", "system" ]) "system (NV_MALLOC=system)" "opted out"
+        }
     ]
 
 /// Child mode "native": load from scratch, print where the bridge came from and one computed value.
@@ -99,6 +110,7 @@ let childMain () =
     use t = NeuralVision.Tensor.ofArray [| 1.f; 2.f; 3.f |]
     printfn "bridge=%s" r.Bridge
     printfn "sum=%s" (string (t.sum().item<float32>()))
+    printfn "allocator=%s" r.Allocator
     0
 
 let tests = testList "native loading" [ decisionTests; realLibraryTests ]
