@@ -205,6 +205,9 @@ let main argv =
            pytorch = (match pytorch with Ok env -> (if env.IsEmpty then "python3-torch, reference BLAS" else "python3-torch, OpenBLAS (OpenMP)") | Error why -> $"missing: {why}")
            lenet = {| neuralvision_images_per_s = imagesA; torchsharp_images_per_s = imagesB; pytorch_images_per_s = Option.toNullable imagesC
                       neuralvision_step_ms = percentiles stepTimesA; torchsharp_step_ms = percentiles stepTimesB
+                      pytorch_step_ms =
+                        if cRuns.IsEmpty then None
+                        else Some (percentiles (Collections.Generic.List [ for c in cRuns do for t in c.GetProperty("step_ms").EnumerateArray() -> t.GetDouble() / 1000. ]))
                       rounds = rounds; batch = 64 |}
            mlp = {| neuralvision_step_ms = mlpA' * 1000.; torchsharp_step_ms = mlpB' * 1000.; pytorch_step_ms = Option.toNullable mlpC; steps = 2000 |}
            inference = {| neuralvision_images_per_s = inferenceA; torchsharp_images_per_s = inferenceB; pytorch_images_per_s = Option.toNullable inferenceC; batch = 1000 |}
