@@ -6,8 +6,8 @@ open System.IO.Compression
 open Expecto
 open NeuralVision.Data
 
-/// Runs `f` with a new temporary folder, deleted afterwards.
-let inTempDir (f: string -> unit) =
+/// Runs `f` with a new temporary folder, deleted afterwards; returns what `f` returns.
+let inTempDir (f: string -> 'a) : 'a =
     let dir = Directory.CreateTempSubdirectory("nv-test-").FullName
     try f dir finally Directory.Delete(dir, true)
 

@@ -61,8 +61,7 @@ let private lines (out: string) = out.Split('\n', StringSplitOptions.RemoveEmpty
 let tests =
     testSequenced (testList "faults across processes" [
         test "killed with SIGKILL mid-epoch, a run resumes to bit-identical weights; the same seed gives the same losses" {
-            let dir = Directory.CreateTempSubdirectory("nv-kill-").FullName
-            try
+            Files.inTempDir (fun dir ->
                 let run checkpoint = ChildProcess.run "train" [ checkpoint; "4"; "0" ] []
                 let code, straight, err = run (Path.Combine(dir, "straight.nvck"))
                 Expect.equal code 0 err
@@ -86,13 +85,10 @@ let tests =
                 Expect.equal code3 0 err3
                 let weights (out: string) = lines out |> List.find (fun l -> l.StartsWith "weights")
                 Expect.equal (weights resumed) (weights straight) "the resumed run ends with the same weights, bit for bit"
-                Expect.equal (lines resumed |> List.filter (fun l -> l.StartsWith "epoch")) (lines straight |> List.filter (fun l -> l.StartsWith "epoch 3" || l.StartsWith "epoch 4")) "and the same losses for epochs 3 and 4"
-            finally
-                Directory.Delete(dir, true)
+                Expect.equal (lines resumed |> List.filter (fun l -> l.StartsWith "epoch")) (lines straight |> List.filter (fun l -> l.StartsWith "epoch 3" || l.StartsWith "epoch 4")) "and the same losses for epochs 3 and 4")
         }
         test "a NaN loss stops the run and the last good checkpoint stays loadable" {
-            let dir = Directory.CreateTempSubdirectory("nv-nan-").FullName
-            try
+            Files.inTempDir (fun dir ->
                 let path = Path.Combine(dir, "run.nvck")
                 let state, loader = fresh ()
                 // Epoch 2 meets a batch whose inputs are NaN.
@@ -104,13 +100,10 @@ let tests =
                 Expect.isTrue (e :? Training.TrainingDivergedException) $"diverged: {e.Message}"
                 Expect.stringContains e.Message "epoch 2, step" "the report names epoch and step"
                 let state2, _ = fresh ()
-                Expect.equal (Checkpoint.resume path state2).Epoch 1 "epoch 1's checkpoint is intact"
-            finally
-                Directory.Delete(dir, true)
+                Expect.equal (Checkpoint.resume path state2).Epoch 1 "epoch 1's checkpoint is intact")
         }
         test "a checkpoint write killed at any moment never leaves a torn file in place" {
-            let dir = Directory.CreateTempSubdirectory("nv-torn-").FullName
-            try
+            Files.inTempDir (fun dir ->
                 let path = Path.Combine(dir, "weights.bin")
                 let random = Random 5
                 let probe = Model.build [ 2048 ] (linear 2048 --> linear 2048 --> linear 1024)
@@ -123,8 +116,6 @@ let tests =
                     child.Kill()
                     child.WaitForExit()
                     Training.Checkpoint.LoadWeights(probe, path) // throws on a torn file
-                Expect.isTrue (File.Exists path) "a complete file stays in place"
-            finally
-                Directory.Delete(dir, true)
+                Expect.isTrue (File.Exists path) "a complete file stays in place")
         }
     ])

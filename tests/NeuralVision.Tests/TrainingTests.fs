@@ -161,8 +161,7 @@ let resumeTests =
     testList "checkpoints and resume" [
         test "a run resumed from its epoch-2 checkpoint ends bit-identical to the uninterrupted run" {
             let train, _ = smallData 1200
-            let dir = Directory.CreateTempSubdirectory("nv-resume-").FullName
-            try
+            Files.inTempDir (fun dir ->
                 let fresh seed =
                     Seed.set seed
                     let model = Model.build [ 1; 28; 28 ] cnn
@@ -182,45 +181,34 @@ let resumeTests =
                 let resumed = Train.runQuietly loader2 resumedState |> Seq.truncate 2 |> Seq.last
                 Expect.equal resumed.Epoch 4 "ends at epoch 4"
                 Expect.equal (weightsOf resumed.State.Model) (weightsOf straight.State.Model) "bit-identical weights"
-                Expect.equal resumed.TrainLoss straight.TrainLoss "and the same last epoch loss"
-            finally
-                Directory.Delete(dir, true)
+                Expect.equal resumed.TrainLoss straight.TrainLoss "and the same last epoch loss")
         }
         test "a failed checkpoint write leaves the previous checkpoint intact and no temporary file" {
-            let dir = Directory.CreateTempSubdirectory("nv-atomic-").FullName
-            try
+            Files.inTempDir (fun dir ->
                 let path = Path.Combine(dir, "w.bin")
                 Checkpoint.WriteAtomically(path, fun w -> w.Write "good")
                 let before = File.ReadAllBytes path
                 Expect.throwsT<IOException> (fun () -> Checkpoint.WriteAtomically(path, fun w -> w.Write "half"; raise (IOException "disk full"))) "the write fails"
                 Expect.equal (File.ReadAllBytes path) before "the old file is untouched"
-                Expect.equal (Directory.GetFiles dir |> Array.map Path.GetFileName) [| "w.bin" |] "no temporary file left"
-            finally
-                Directory.Delete(dir, true)
+                Expect.equal (Directory.GetFiles dir |> Array.map Path.GetFileName) [| "w.bin" |] "no temporary file left")
         }
         test "weights saved and loaded give the same outputs" {
-            let dir = Directory.CreateTempSubdirectory("nv-weights-").FullName
-            try
+            Files.inTempDir (fun dir ->
                 let a = Model.build [ 1; 28; 28 ] cnn
                 let b = Model.build [ 1; 28; 28 ] cnn
                 let path = Path.Combine(dir, "a.weights")
                 Checkpoint.saveWeights path a
                 Checkpoint.loadWeights path b
-                Expect.equal (weightsOf b) (weightsOf a) "same parameters"
-            finally
-                Directory.Delete(dir, true)
+                Expect.equal (weightsOf b) (weightsOf a) "same parameters")
         }
         test "loading weights of another architecture is one clear error" {
-            let dir = Directory.CreateTempSubdirectory("nv-weights-").FullName
-            try
+            Files.inTempDir (fun dir ->
                 let path = Path.Combine(dir, "a.weights")
                 Checkpoint.saveWeights path (Model.build [ 1; 28; 28 ] cnn)
                 let other = Model.build [ 1; 28; 28 ] (flatten --> linear 10)
                 let e = Expect.throwsC (fun () -> Checkpoint.loadWeights path other) id
                 Expect.isTrue (e :? CheckpointException) $"a CheckpointException, got {e.GetType().Name}: {e.Message}"
-                Expect.stringContains e.Message path "names the file"
-            finally
-                Directory.Delete(dir, true)
+                Expect.stringContains e.Message path "names the file")
         }
     ]
 

@@ -116,8 +116,7 @@ let onnxTests =
 let pyTorchTests =
     testList "PyTorch state dicts" [
         test "a state dict in PyTorch's format loads into the DSL ResNet-18 by name" {
-            let dir = System.IO.Directory.CreateTempSubdirectory("nv-pth-").FullName
-            try
+            Files.inTempDir (fun dir ->
                 // torchvision's (.NET) ResNet-18 written as torch.save(model.state_dict()) would write it.
                 let theirs = torchvision.models.resnet18()
                 let path = System.IO.Path.Combine(dir, "resnet18.pth")
@@ -132,9 +131,7 @@ let pyTorchTests =
                 Expect.isLessThan diff 1e-5f $"same outputs, max |difference| {diff}"
                 let other = Model.Build(ResNet.ResNet34(), Shape(3L, 64L, 64L), torch.CPU)
                 let e = Expect.throwsC (fun () -> NeuralVision.Training.Checkpoint.LoadPyTorch(other, path, System.Func<string, string>(ResNet.TorchvisionName))) id
-                Expect.stringContains e.Message "missing layer1.2" "a ResNet-34 is told what the file lacks"
-            finally
-                System.IO.Directory.Delete(dir, true)
+                Expect.stringContains e.Message "missing layer1.2" "a ResNet-34 is told what the file lacks")
         }
     ]
 
@@ -146,17 +143,14 @@ let private exportDifference (layer: Layer) (input: int64 list) =
     use _ = torch.no_grad()
     for _ in 1 .. 3 do model.Forward(torch.randn([| yield 4L; yield! input |])) |> ignore
     model.Eval()
-    let dir = System.IO.Directory.CreateTempSubdirectory("nv-onnx-").FullName
-    try
+    Files.inTempDir (fun dir ->
         let path = System.IO.Path.Combine(dir, "model.onnx")
         OnnxExport.Save(model, path) |> ignore
         use x = torch.rand([| yield 2L; yield! input |])
         let ours = model.Forward(x).data<float32>().ToArray()
         let theirs = runOnnx path "input" (x.data<float32>().ToArray()) [| yield 2; yield! input |> List.map int |]
         Expect.equal theirs.Length ours.Length "same output size"
-        Array.map2 (fun (a: float32) b -> abs (a - b)) ours theirs |> Array.max
-    finally
-        System.IO.Directory.Delete(dir, true)
+        Array.map2 (fun (a: float32) b -> abs (a - b)) ours theirs |> Array.max)
 
 let exportTests =
     testList "ONNX export, checked in ONNX Runtime" [
