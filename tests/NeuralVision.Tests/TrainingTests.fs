@@ -60,6 +60,15 @@ let courseReplayTests =
             Expect.equal (NeuralVision.Tensors.NumPyRandomState(42u).Permutation 10) [| 8L; 1L; 5L; 0L; 7L; 2L; 9L; 4L; 3L; 6L |] "RandomState(42).permutation(10)"
             Expect.equal (NeuralVision.Tensors.NumPyRandomState(UInt32.MaxValue).Permutation 7) [| 1L; 5L; 0L; 6L; 4L; 2L; 3L |] "RandomState(2**32-1).permutation(7)"
         }
+        test "a replayed order that is not a permutation is refused, naming what is wrong" {
+            let data = TensorData(torch.zeros(4L, 2L), torch.zeros(4L, dtype = torch.int64))
+            for order in [ [| 0L; 1L; 2L |]; [| 0L; 1L; 1L; 3L |]; [| 0L; 1L; 2L; 4L |] ] do
+                let loader = (batchesInOrder 2 data).WithOrder(fun _ -> order)
+                let e = Expect.throwsC (fun () -> loader.Epoch 1 |> Seq.iter ignore) id
+                Expect.isTrue (e :? ArgumentException) $"an ArgumentException for {order}, got {e.GetType().Name}"
+                Expect.stringContains e.Message "not a permutation of the 4 samples" "says what is wrong"
+                Expect.stringContains e.Message "give each of 0..3 once" "and what to do"
+        }
         test "wine from 2 features, 5,000 epochs: the same split, losses and test accuracies as PyTorch" {
             let file = Path.Combine(Repo.root.Value, "tests", "NeuralVision.Tests", "fixtures", "wine-course-run.json")
             use json = Text.Json.JsonDocument.Parse(File.ReadAllText file)

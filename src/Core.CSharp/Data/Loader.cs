@@ -95,6 +95,18 @@ public sealed record Loader(TensorData Data, int BatchSize, bool Shuffle, long S
         }
     }
 
+    static bool IsPermutation(long[] order, long n)
+    {
+        if (order.Length != n) return false;
+        var seen = new bool[n];
+        foreach (var i in order)
+        {
+            if (i < 0 || i >= n || seen[i]) return false;
+            seen[i] = true;
+        }
+        return true;
+    }
+
     IEnumerable<Batch> Batches(int epoch)
     {
         var n = Data.Count;
@@ -102,8 +114,8 @@ public sealed record Loader(TensorData Data, int BatchSize, bool Shuffle, long S
         if (Order is not null)
         {
             var given = Order(epoch);
-            if (given.Length != n || given.Any(i => i < 0 || i >= n))
-                throw new ArgumentException($"the order given for epoch {epoch} has {given.Length} indices (range {(given.Length == 0 ? "none" : $"{given.Min()}..{given.Max()}")}) but the data has {n} samples; give a permutation of 0..{n - 1}.");
+            if (!IsPermutation(given, n))
+                throw new ArgumentException($"the order given for epoch {epoch} is not a permutation of the {n} samples ({given.Length} indices, {given.Distinct().Count()} distinct, range {(given.Length == 0 ? "none" : $"{given.Min()}..{given.Max()}")}); give each of 0..{n - 1} once.");
             order = tensor(given, device: Data.Inputs.device).DetachFromDisposeScope();
         }
         else if (Shuffle)
