@@ -16,6 +16,26 @@ let lenet =
     --> conv2d 16 5 --> relu --> maxPool 2
     --> flatten --> linear 120 --> relu --> linear 84 --> relu --> linear 10
 
+/// Images per second the loader delivers over `epochs` epochs (the batches are freed at once).
+let loaderImagesPerSecond (loader: Loader) (epochs: int) =
+    let clock = Diagnostics.Stopwatch.StartNew()
+    let mutable images = 0L
+    for epoch in 1 .. epochs do
+        for batch in loader.Epoch epoch do
+            images <- images + batch.Count
+            batch.Inputs.Dispose()
+            batch.Targets.Dispose()
+    float images / clock.Elapsed.TotalSeconds
+
+/// Images per second of NeuralVision's Predict (evaluation mode) over `x` in batches of 1,000.
+let predictImagesPerSecond (model: Layers.Model) (x: torch.Tensor) =
+    let count = x.shape.[0]
+    let clock = Diagnostics.Stopwatch.StartNew()
+    for start in 0L .. 1000L .. count - 1L do
+        use scope = torch.NewDisposeScope()
+        model.Predict(x.narrow(0L, start, min 1000L (count - start))) |> ignore
+    float count / clock.Elapsed.TotalSeconds
+
 [<EntryPoint>]
 let main argv =
     let args = List.ofArray argv
@@ -46,28 +66,19 @@ let main argv =
             let loader = batches 64 train
             let mutable state = Train.start (adam 1e-3) crossEntropy model
             for epoch in 1 .. 2 do state <- Train.Epoch(state, loader.Epoch epoch)
-            for start in 0L .. 1000L .. 9999L do
-                use scope = torch.NewDisposeScope()
-                model.Predict(test.Inputs.narrow(0L, start, 1000L)) |> ignore
-        | _ ->
+            predictImagesPerSecond model test.Inputs |> ignore
+        | "B" ->
             let model = PlainTorchSharp.lenet ()
             let optimizer = torch.optim.Adam(model.parameters(), 1e-3)
             for _ in 1 .. 2 do PlainTorchSharp.trainEpoch model optimizer train.Inputs train.Targets 64L |> ignore
             PlainTorchSharp.inference model test.Inputs 1000L |> ignore
+        | other -> eprintfn "--peak takes A or B, not %s" other; exit 2
         printfn "%.1f" (peakRssMiB ())
         exit 0
     | None -> ()
     if List.contains "--data" args then
         // The loader alone: images per second delivered to the step, against the step's own throughput.
-        let deliver (loader: Loader) =
-            let clock = Diagnostics.Stopwatch.StartNew()
-            let mutable images = 0L
-            for epoch in 1 .. rounds do
-                for batch in loader.Epoch epoch do
-                    images <- images + batch.Count
-                    batch.Inputs.Dispose()
-                    batch.Targets.Dispose()
-            float images / clock.Elapsed.TotalSeconds
+        let deliver loader = loaderImagesPerSecond loader rounds
         let plain = deliver (batches 64 train)
         let prefetched = deliver ((batches 64 train).WithPrefetch 2)
         let augmented = deliver ((batches 64 train).WithAugmentation(Augmenter.Of(AugmentTargets.Labels, RandomCrop 2, HorizontalFlip())))
@@ -157,13 +168,7 @@ let main argv =
     let mlpA', mlpB' = median (List.map fst mlpTimes), median (List.map snd mlpTimes)
 
     // The loader alone: shuffled batches of 64 delivered per second.
-    let loaderImages =
-        let loader = batches 64 train
-        let clock = Diagnostics.Stopwatch.StartNew()
-        for batch in loader.Epoch 1 do
-            batch.Inputs.Dispose()
-            batch.Targets.Dispose()
-        n / clock.Elapsed.TotalSeconds
+    let loaderImages = loaderImagesPerSecond (batches 64 train) 1
 
     // Peak resident memory of A and B, each alone in a child process; C's from its own run.
     let peakOf which =
@@ -181,13 +186,7 @@ let main argv =
     let peakC = if cRuns.IsEmpty then Nullable() else Nullable(median [ for c in cRuns -> c.GetProperty("peak_rss_mib").GetDouble() ])
 
     // Inference, eval mode, batch 1,000.
-    let inferA () =
-        let clock = Diagnostics.Stopwatch.StartNew()
-        for start in 0L .. 1000L .. 9999L do
-            use scope = torch.NewDisposeScope()
-            modelA.Predict(test.Inputs.narrow(0L, start, 1000L)) |> ignore
-        10000. / clock.Elapsed.TotalSeconds
-    let inference = [ for _ in 1 .. rounds -> inferA (), PlainTorchSharp.inference modelB test.Inputs 1000L ]
+    let inference = [ for _ in 1 .. rounds -> predictImagesPerSecond modelA test.Inputs, PlainTorchSharp.inference modelB test.Inputs 1000L ]
     let inferenceA, inferenceB = median (List.map fst inference), median (List.map snd inference)
 
     let percentiles (times: Collections.Generic.List<float>) =

@@ -42,6 +42,16 @@ let decisionTests =
 
 let private report = lazy (TorchNative.EnsureLoaded())
 
+/// The output lines of a child process in mode "native" (see childMain), which must succeed.
+let private nativeChild (env: (string * string) list) =
+    let code, out, err = ChildProcess.run "native" [] env
+    Expect.equal code 0 $"child failed: {err}"
+    out.Split('\n', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries)
+
+/// The value of the child's line "key=value".
+let private valueOf (key: string) (lines: string[]) =
+    lines |> Array.find (fun l -> l.StartsWith(key + "=")) |> fun l -> l.Substring(key.Length + 1)
+
 let realLibraryTests =
     testList "the real libLibTorchSharp.so" [
         test "its requirements are read, GLIBCXX_3.4.32 among them" {
@@ -78,10 +88,8 @@ let realLibraryTests =
         test "a fresh process writes the patched copy to its cache and computes with it" {
             let cache = Path.Combine(Path.GetTempPath(), $"nv-native-test-{Guid.NewGuid():N}")
             try
-                let code, out, err = ChildProcess.run "native" [] [ "NV_NATIVE_CACHE", cache ]
-                Expect.equal code 0 $"child failed: {err}"
-                let lines = out.Split('\n', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries)
-                let bridge = lines |> Array.find (fun l -> l.StartsWith "bridge=") |> fun l -> l.Substring 7
+                let lines = nativeChild [ "NV_NATIVE_CACHE", cache ]
+                let bridge = valueOf "bridge" lines
                 Expect.contains lines "sum=6" "libtorch computed 1+2+3 in the child"
                 if report.Value.WeakenedVersions.Count > 0 then
                     Expect.isTrue (bridge.StartsWith cache) $"the bridge {bridge} comes from the fresh cache {cache}"
@@ -92,11 +100,7 @@ let realLibraryTests =
                 if Directory.Exists cache then Directory.Delete(cache, true)
         }
         test "malloc is tuned for tensors when libtorch loads, and NV_MALLOC=system keeps glibc's defaults" {
-            let allocatorOf env =
-                let code, out, err = ChildProcess.run "native" [] env
-                Expect.equal code 0 $"child failed: {err}"
-                out.Split('\n', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries)
-                |> Array.find (fun l -> l.StartsWith "allocator=") |> fun l -> l.Substring 10
+            let allocatorOf env = nativeChild env |> valueOf "allocator"
             let tuned = allocatorOf []
             Expect.stringStarts tuned "glibc tuned" "glibc's mallopt accepted the limits"
             Expect.stringContains tuned $"{NativeAllocator.MmapThreshold >>> 20} MiB" "the limits are reported"
