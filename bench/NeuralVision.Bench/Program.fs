@@ -156,7 +156,7 @@ let main argv =
     let y = x.sin()
     let mlpA = Model.build [ 1 ] (linear 50 --> sigmoid --> linear 50 --> sigmoid --> linear 1)
     let mlpStateA = ref (Train.start (adam 1e-3) mse mlpA)
-    let batch = Batch(x, y)
+    let batch = new Batch(x, y)
     let mlpStepsA steps =
         let clock = Diagnostics.Stopwatch.StartNew()
         for _ in 1 .. steps do mlpStateA.Value <- Train.step mlpStateA.Value batch

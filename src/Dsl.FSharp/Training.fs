@@ -15,7 +15,7 @@ type Optimiser = Optim.Optimiser
 type Metric = Training.Metric
 type TrainState = Training.TrainState
 type EpochResult = Training.EpochResult
-type Batch = Training.Batch
+type Batch = Data.Batch
 type TensorData = Data.TensorData
 type Loader = Data.Loader
 

@@ -23,6 +23,7 @@ let allTests =
         CliTests.tests
         ReliabilityTests.tests
         ResumeTests.tests
+        ArchitectureTests.tests
     ]
 
 /// Writes "passed failed skipped" to $NV_TEST_SUMMARY so that ./nv test can add up all projects.

@@ -121,7 +121,7 @@ let memoryTests =
         test "a batch too large for memory ends in a message suggesting a smaller batch" {
             let model = Model.build [ 1; 28; 28 ] (upsample 4000 --> globalAvgPool --> linear 1)
             let state = Training.Train.Start(model, Optim.Sgd(0.1), Losses.Loss.Mse())
-            let e = Expect.throwsC (fun () -> Training.Train.Step(state, Training.Batch(torch.zeros(64L, 1L, 28L, 28L), torch.zeros(64L, 1L))) |> ignore) id
+            let e = Expect.throwsC (fun () -> Training.Train.Step(state, new Data.Batch(torch.zeros(64L, 1L, 28L, 28L), torch.zeros(64L, 1L))) |> ignore) id
             match e with
             | :? Training.BatchTooLargeException as b ->
                 Expect.equal b.BatchSize 64L "names the batch size"

@@ -34,7 +34,7 @@ let childMain (args: string list) =
         let pause = int slowMs
         let slowLoader = if pause > 0 then loader.Epoch >> Seq.map (fun b -> Threading.Thread.Sleep pause; b) else loader.Epoch
         let last =
-            Training.Train.Run(start, Func<int, seq<Training.Batch>> slowLoader)
+            Training.Train.Run(start, Func<int, seq<Data.Batch>> slowLoader)
             |> Checkpoint.every checkpoint
             |> Seq.map (fun r -> printfn "epoch %d loss %s" r.Epoch (r.TrainLoss.ToString "R"); r)
             |> Seq.skipWhile (fun r -> r.Epoch < int epochs)
@@ -94,8 +94,8 @@ let tests =
                 // Epoch 2 meets a batch whose inputs are NaN.
                 let poisoned epoch =
                     if epoch < 2 then loader.Epoch epoch
-                    else loader.Epoch epoch |> Seq.mapi (fun i b -> if i = 5 then Training.Batch(b.Inputs.mul(torch.tensor nanf), b.Targets, true) else b)
-                let run = Training.Train.Run(state, Func<int, seq<Training.Batch>> poisoned) |> Checkpoint.every path
+                    else loader.Epoch epoch |> Seq.mapi (fun i b -> if i = 5 then new Data.Batch(b.Inputs.mul(torch.tensor nanf), b.Targets, true) else b)
+                let run = Training.Train.Run(state, Func<int, seq<Data.Batch>> poisoned) |> Checkpoint.every path
                 let e = Expect.throwsC (fun () -> run |> Seq.iter ignore) id
                 Expect.isTrue (e :? Training.TrainingDivergedException) $"diverged: {e.Message}"
                 Expect.stringContains e.Message "epoch 2, step" "the report names epoch and step"

@@ -302,7 +302,7 @@ let optionTests =
             let model = Model.build [ 4 ] (linear 1)
             let before = weightsOf model |> Array.concat
             let x, y = torch.ones([| 8L; 4L |]).mul(torch.tensor 100.f), torch.zeros([| 8L; 1L |])
-            Train.startClipped 0.5 (sgd 1.0) mse model |> fun s -> Train.step s (Batch(x, y)) |> ignore
+            Train.startClipped 0.5 (sgd 1.0) mse model |> fun s -> Train.step s (new Batch(x, y)) |> ignore
             let after = weightsOf model |> Array.concat
             let moved = Array.map2 (fun a b -> float (a - b) ** 2.) after before |> Array.sum |> sqrt
             Expect.isLessThanOrEqual moved (0.5 + 1e-5) $"|Δw| = lr · |clipped grad| ≤ 0.5, got {moved}"
@@ -345,7 +345,7 @@ let metricTests =
         test "the confusion matrix" {
             let logits = torch.tensor(array2D [ [ 3.f; 1.f ]; [ 0.f; 2.f ]; [ 2.f; 0.f ] ])
             let model = Model.build [ 2 ] identity
-            let matrix = Evaluation.Confusion(model, [ Batch(logits, torch.tensor([| 0L; 1L; 1L |])) ], 2)
+            let matrix = Evaluation.Confusion(model, [ new Batch(logits, torch.tensor([| 0L; 1L; 1L |])) ], 2)
             Expect.equal matrix (array2D [ [ 1L; 0L ]; [ 1L; 1L ] ]) "rows true, columns predicted"
         }
     ]

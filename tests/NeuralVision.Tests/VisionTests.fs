@@ -53,7 +53,7 @@ let transferTests =
             Expect.equal model.TrainableCount (model.ParameterCount - frozen) "summary's trainable column agrees"
             let before1, beforeFc = values model "layer1", values model "fc"
             let state = Training.Train.Start(model, Optim.Adam(0.01), Losses.Loss.CrossEntropy())
-            Training.Train.Step(state, Training.Batch(torch.randn(8L, 3L, 32L, 32L), torch.randint(10L, [| 8L |]))) |> ignore
+            Training.Train.Step(state, new Data.Batch(torch.randn(8L, 3L, 32L, 32L), torch.randint(10L, [| 8L |]))) |> ignore
             Expect.isTrue (unchanged before1 (values model "layer1")) "layer1: weights and running statistics unchanged"
             Expect.isFalse (unchanged beforeFc (values model "fc")) "fc trained"
             model.Unfreeze "layer1" |> ignore

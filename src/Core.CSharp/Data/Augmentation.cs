@@ -1,5 +1,4 @@
 using NeuralVision.Tensors;
-using NeuralVision.Training;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 

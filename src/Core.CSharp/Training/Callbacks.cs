@@ -1,3 +1,4 @@
+using NeuralVision.Data;
 using NeuralVision.Losses;
 using NeuralVision.Optim;
 using static TorchSharp.torch;

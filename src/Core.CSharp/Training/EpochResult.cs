@@ -1,3 +1,4 @@
+using NeuralVision.Data;
 using System.Collections.Immutable;
 
 namespace NeuralVision.Training;

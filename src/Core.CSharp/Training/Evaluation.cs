@@ -1,3 +1,4 @@
+using NeuralVision.Data;
 using NeuralVision.Layers;
 using NeuralVision.Losses;
 using TorchSharp;
@@ -41,7 +42,7 @@ public static class Evaluation
             }
             finally
             {
-                if (batch.Owned) { batch.Inputs.Dispose(); batch.Targets.Dispose(); }
+                batch.Dispose();
             }
         }
         if (samples == 0) throw new ArgumentException("evaluation got no batches: the data set is empty.");
@@ -61,7 +62,7 @@ public static class Evaluation
         {
             using var scope = NewDisposeScope();
             result.AddRange(model.Forward(batch.Inputs.to(model.Device)).argmax(1).cpu().data<long>().ToArray());
-            if (batch.Owned) { batch.Inputs.Dispose(); batch.Targets.Dispose(); }
+            batch.Dispose();
         }
         return result.ToArray();
     }
@@ -77,7 +78,7 @@ public static class Evaluation
             using var scope = NewDisposeScope();
             var c = Metrics.ConfusionCounts(model.Forward(batch.Inputs.to(model.Device)), batch.Targets.to(model.Device), classes);
             for (int i = 0; i < counts.Length; i++) counts[i] += c[i];
-            if (batch.Owned) { batch.Inputs.Dispose(); batch.Targets.Dispose(); }
+            batch.Dispose();
         }
         var matrix = new long[classes, classes];
         for (int i = 0; i < classes; i++)

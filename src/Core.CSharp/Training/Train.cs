@@ -1,9 +1,11 @@
+using NeuralVision.Data;
 using System.Collections.Immutable;
 using System.Diagnostics;
 using NeuralVision.Layers;
 using NeuralVision.Losses;
 using NeuralVision.Optim;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace NeuralVision.Training;
@@ -46,7 +48,7 @@ public static class Train
             throw new ArgumentException($"{stepSchedule} changes the rate per epoch; apply it to the run with Callbacks.Schedule instead.");
         var optimizer = groups is null
             ? optimiser.Create(flatten ? [FlatParameters.Flatten(trainable)] : trainable)
-            : optimiser.Create(Vision.Transfer.Groups(model, groups.ToArray())
+            : optimiser.Create(GroupsByPath(model, groups)
                 .Select(g => (flatten ? [FlatParameters.Flatten(g.Parameters.ToList())] : g.Parameters, g.Lr)).ToList());
         return new TrainState(model, optimizer, loss, ClipGradNorm: clipGradNorm,
             StepSchedule: stepSchedule is null ? null : (stepSchedule, optimiser.LearningRate));
@@ -95,11 +97,7 @@ public static class Train
         }
         finally
         {
-            if (batch.Owned)
-            {
-                batch.Inputs.Dispose();
-                batch.Targets.Dispose();
-            }
+            batch.Dispose();
         }
     }
 
@@ -146,6 +144,19 @@ public static class Train
     /// <summary>The run over a <see cref="Data.Loader"/>'s epochs.</summary>
     public static IEnumerable<EpochResult> Run(TrainState start, Data.Loader loader, ITrainingObserver? observer = null) =>
         Run(start, loader.Epoch, observer, loader.BatchesPerEpoch);
+
+    /// <summary>Trainable parameters grouped by path prefix, each with its rate: the first matching prefix wins, "" matches the rest.</summary>
+    static List<(IEnumerable<Parameter> Parameters, double Lr)> GroupsByPath(Model model, IReadOnlyList<(string PathPrefix, double Lr)> groups)
+    {
+        var prefixes = groups.Select(g => g.PathPrefix).ToList();
+        var buckets = groups.Select(_ => new List<Parameter>()).ToArray();
+        foreach (var row in model.Rows)
+        {
+            var index = prefixes.FindIndex(prefix => Model.PathStartsWith(row.Path, prefix));
+            if (index >= 0) buckets[index].AddRange(row.Module.parameters().Where(p => p.requires_grad));
+        }
+        return groups.Select((g, i) => ((IEnumerable<Parameter>)buckets[i], g.Lr)).Where(g => g.Item1.Any()).ToList();
+    }
 
     /// <summary>The learning rate of the optimiser's first parameter group.</summary>
     public static double LearningRate(optim.Optimizer optimizer) => optimizer.ParamGroups.First().LearningRate;

@@ -31,7 +31,7 @@ public sealed class OnnxExport
     public static ModelProto Save(Model model, string path)
     {
         var onnx = ToOnnx(model);
-        Training.Checkpoint.WriteAtomically(path, w => w.Write(onnx.ToByteArray()));
+        AtomicFile.Write(path, stream => stream.Write(onnx.ToByteArray()));
         return onnx;
     }
 

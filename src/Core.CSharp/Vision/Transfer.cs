@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace NeuralVision.Vision;
 
-/// <summary>Transfer learning: new heads on trained networks, weights carried across, parameter groups.</summary>
+/// <summary>Transfer learning: new heads on trained networks, weights carried across.</summary>
 public static class Transfer
 {
     /// <summary>
@@ -47,20 +47,5 @@ public static class Transfer
                 throw new ArgumentException($"{prefix + name} is not in the target model with shape [{string.Join(", ", value.shape)}].");
             t.copy_(value);
         }
-    }
-
-    /// <summary>
-    /// Groups of trainable parameters by path prefix, each with its learning rate: the first matching prefix
-    /// wins, "" matches the rest. For <see cref="Optim.Optimiser"/>'s group Create.
-    /// </summary>
-    public static IReadOnlyList<(IEnumerable<TorchSharp.Modules.Parameter> Parameters, double Lr)> Groups(Model model, params (string PathPrefix, double Lr)[] groups)
-    {
-        var buckets = groups.Select(_ => new List<TorchSharp.Modules.Parameter>()).ToArray();
-        foreach (var row in model.Rows)
-        {
-            var index = Array.FindIndex(groups, g => Model.PathStartsWith(row.Path, g.PathPrefix));
-            if (index >= 0) buckets[index].AddRange(row.Module.parameters().Where(p => p.requires_grad));
-        }
-        return groups.Select((g, i) => ((IEnumerable<TorchSharp.Modules.Parameter>)buckets[i], g.Lr)).Where(g => g.Item1.Any()).ToList();
     }
 }

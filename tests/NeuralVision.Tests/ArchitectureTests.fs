@@ -1,0 +1,46 @@
+/// The core's folders form a one-way stack (README, "Layout"): a folder uses only the folders below it.
+/// NetArchTest reads the compiled core, so a dependency hidden in a closure or an iterator counts too.
+module NeuralVision.Tests.ArchitectureTests
+
+open System.IO
+open Expecto
+open NetArchTest.Rules
+
+/// The core's folders, lowest first. The README's Layout section declares the same order.
+let layers = [ "Native"; "Tensors"; "Layers"; "Losses"; "Optim"; "Data"; "Training"; "Vision"; "Plot" ]
+
+let private core = typeof<NeuralVision.Layers.Layer>.Assembly
+
+/// The types of one folder that use a folder above it, with the folders they use.
+let private violations (index: int) =
+    let folder = layers[index]
+    let above = layers |> List.skip (index + 1) |> List.map (fun l -> $"NeuralVision.{l}")
+    if above.IsEmpty then [] else
+    let result =
+        Types.InAssembly(core).That().ResideInNamespace($"NeuralVision.{folder}")
+            .ShouldNot().HaveDependencyOnAny(Array.ofList above).GetResult()
+    if result.IsSuccessful then [] else [ for t in result.FailingTypeNames -> $"{t} (in {folder}) uses one of {above}" ]
+
+let tests =
+    testList "architecture" [
+        test "every folder of the core uses only the folders below it" {
+            let found = [ for i in 0 .. layers.Length - 1 do yield! violations i ]
+            Expect.isEmpty found "dependencies against the declared order"
+        }
+        test "the check can fail: Training does use Layers, so forbidding it is reported" {
+            let result = Types.InAssembly(core).That().ResideInNamespace("NeuralVision.Training").ShouldNot().HaveDependencyOn("NeuralVision.Layers").GetResult()
+            Expect.isFalse result.IsSuccessful "a dependency that exists is found"
+            Expect.contains result.FailingTypeNames "NeuralVision.Training.Train" "and names the type"
+        }
+        test "types at the root of the core use no folder" {
+            let result =
+                Types.InAssembly(core).That().ResideInNamespaceMatching("^NeuralVision$")
+                    .ShouldNot().HaveDependencyOnAny(layers |> List.map (fun l -> $"NeuralVision.{l}") |> Array.ofList).GetResult()
+            Expect.isTrue result.IsSuccessful $"root types using a folder: {result.FailingTypeNames}"
+        }
+        test "the README declares the same order" {
+            let readme = File.ReadAllText(Path.Combine(Repo.root.Value, "README.md"))
+            Expect.stringContains readme ("Native → Tensors → Layers → Losses → Optim → Data → Training → Vision → Plot") "the README's Layout section states the order the test enforces"
+            Expect.equal (String.concat " → " layers) "Native → Tensors → Layers → Losses → Optim → Data → Training → Vision → Plot" "one order"
+        }
+    ]
