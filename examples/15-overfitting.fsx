@@ -30,7 +30,7 @@ let outcomes =
               Train.start optimiser crossEntropy model
               |> Train.runQuietly loader
               |> Seq.map (Eval.onAll test [ accuracy ])
-              |> Seq.map (fun r -> r.With([ System.Collections.Generic.KeyValuePair("train_accuracy", (Eval.model train [ accuracy ] model).["accuracy"]) ]))
+              |> Seq.map (fun r -> r.With("train_accuracy", (Eval.model train [ accuracy ] model).["accuracy"], higherIsBetter = true))
           let history = (if stopEarly then run |> EarlyStop.patience 3 else run) |> Seq.truncate epochs |> List.ofSeq
           // Early stopping restores the best weights: judge the model as it ends.
           let final = Eval.model test [ accuracy ] model

@@ -166,7 +166,7 @@ module Schedule =
     let apply (schedule: Optim.Schedule) (run: seq<EpochResult>) : seq<EpochResult> = run.Schedule schedule
     /// Lowers the rate by `factor` after `patience` epochs without a better `figure`.
     let onPlateau (figure: string) (factor: float) (patience: int) (run: seq<EpochResult>) : seq<EpochResult> =
-        run.ReduceOnPlateau(Optim.ReduceOnPlateau(Factor = factor, Patience = patience, HigherIsBetter = Callbacks.HigherIsBetter figure), figure)
+        run.ReduceOnPlateau(Optim.ReduceOnPlateau(Factor = factor, Patience = patience), figure)
 
 /// Printing over the run.
 [<RequireQualifiedAccess>]

@@ -266,6 +266,35 @@ let callbackTests =
             Train.runQuietly (batches 50 train) result.State |> Seq.head |> ignore
             Expect.isTrue model.Module.training "back to training mode for the next epoch"
         }
+        test "a figure's direction comes from its metric, not its name" {
+            // "gain_loss" is a made-up figure where higher is better although its name says loss.
+            let state = Train.start (sgd 0.1) mse (Model.build [ 2 ] (linear 1))
+            let results =
+                [ 0.5; 0.7; 0.6; 0.65; 0.4; 0.3 ]
+                |> List.mapi (fun i v ->
+                    EpochResult(i + 1, 1.0, Collections.Immutable.ImmutableDictionary.Empty, state, TimeSpan.Zero, 0.1).With("gain_loss", v, true))
+            let stopped = results.EarlyStopping("gain_loss", 2, restoreBest = false) |> List.ofSeq
+            Expect.equal (stopped |> List.map _.Epoch) [ 1; 2; 3; 4 ] "best at epoch 2 (0.7, higher), two epochs without a better one, stop"
+            let lowerBetter = results |> List.map (fun r -> r.With("gain_loss", r.["gain_loss"], false))
+            Expect.equal (lowerBetter.EarlyStopping("gain_loss", 2, restoreBest = false) |> Seq.map _.Epoch |> List.ofSeq) [ 1; 2; 3 ]
+                "the same values with lower-is-better: best at epoch 1 (0.5), worse at 2 and 3, stop"
+            let rates =
+                results.ReduceOnPlateau(Optim.ReduceOnPlateau(Factor = 0.5, Patience = 1), "gain_loss") |> Seq.map _.LearningRate |> List.ofSeq
+            Expect.equal (Train.LearningRate state.Optimizer) 0.025 $"the plateau lowers the rate after two epochs without a higher value each time (rates seen {rates})"
+            Expect.isTrue (Metric.accuracy.HigherIsBetter && not Metric.mse.HigherIsBetter) "metrics carry their direction"
+        }
+        test "watching a figure the run does not have is refused with the names it has" {
+            let train, test = smallData 200
+            let model = Model.build [ 1; 28; 28 ] cnn
+            let run () = Train.start (adam 1e-3) crossEntropy model |> Train.runQuietly (batches 50 train) |> Seq.map (Eval.on test accuracy)
+            for name, watch in [ "early stopping", EarlyStop.on "val_acc" 2; "the best-weights checkpoint", Checkpoint.best (Path.Combine(Path.GetTempPath(), "never.nv")) "val_acc"
+                                 "the plateau schedule", Schedule.onPlateau "val_acc" 0.5 2 ] do
+                let e = Expect.throwsC (fun () -> run () |> watch |> Seq.head |> ignore) id
+                Expect.isTrue (e :? ArgumentException) $"{name}: an ArgumentException, got {e.GetType().Name}"
+                Expect.stringContains e.Message $"{name} watches 'val_acc', which epoch 1 does not have; it has loss, " name
+                Expect.stringContains e.Message "val_loss" "names the figures it has"
+                Expect.stringContains e.Message "accuracy" "names the figures it has"
+        }
         test "an epoch schedule sets the rate for the next epoch" {
             let train, _ = smallData 200
             let model = Model.build [ 1; 28; 28 ] cnn

@@ -17,10 +17,11 @@ public static class Callbacks
 
     /// <summary>
     /// Stops after <paramref name="patience"/> epochs without improvement of <paramref name="monitor"/>
-    /// by more than <paramref name="minDelta"/>. With <paramref name="restoreBest"/>, the model gets back
-    /// the weights of its best epoch when the run ends, however it ends.
+    /// by more than <paramref name="minDelta"/>, in the direction the figure's metric gives. With
+    /// <paramref name="restoreBest"/>, the model gets back the weights of its best epoch when the run ends,
+    /// however it ends. A figure the run does not have is refused with the names it has.
     /// </summary>
-    public static IEnumerable<EpochResult> EarlyStopping(this IEnumerable<EpochResult> run, string monitor, int patience, bool? higherIsBetter = null, double minDelta = 0, bool restoreBest = true)
+    public static IEnumerable<EpochResult> EarlyStopping(this IEnumerable<EpochResult> run, string monitor, int patience, double minDelta = 0, bool restoreBest = true)
     {
         double best = double.NaN;
         int sinceBest = 0;
@@ -31,8 +32,8 @@ public static class Callbacks
             foreach (var r in run)
             {
                 last = r.State;
+                var higher = r.IsHigherBetter(monitor, "early stopping");
                 var value = r[monitor];
-                var higher = higherIsBetter ?? HigherIsBetter(monitor);
                 if (double.IsNaN(best) || (higher ? value > best + minDelta : value < best - minDelta))
                 {
                     best = value;
@@ -54,14 +55,15 @@ public static class Callbacks
         }
     }
 
-    /// <summary>Saves the weights to <paramref name="path"/> whenever <paramref name="monitor"/> improves.</summary>
-    public static IEnumerable<EpochResult> CheckpointBest(this IEnumerable<EpochResult> run, string path, string monitor, bool? higherIsBetter = null)
+    /// <summary>Saves the weights to <paramref name="path"/> whenever <paramref name="monitor"/> improves (in its metric's direction).</summary>
+    public static IEnumerable<EpochResult> CheckpointBest(this IEnumerable<EpochResult> run, string path, string monitor)
     {
         double best = double.NaN;
         foreach (var r in run)
         {
+            var higher = r.IsHigherBetter(monitor, "the best-weights checkpoint");
             var value = r[monitor];
-            if (double.IsNaN(best) || ((higherIsBetter ?? HigherIsBetter(monitor)) ? value > best : value < best))
+            if (double.IsNaN(best) || (higher ? value > best : value < best))
             {
                 best = value;
                 Checkpoint.SaveWeights(r.State.Model, path);
@@ -91,13 +93,17 @@ public static class Callbacks
         }
     }
 
-    /// <summary>Lowers the learning rate when <paramref name="monitor"/> stops improving (ReduceLROnPlateau).</summary>
+    /// <summary>
+    /// Lowers the learning rate when <paramref name="monitor"/> stops improving (ReduceLROnPlateau); the
+    /// direction of improvement is the figure's metric's, whatever <paramref name="plateau"/> says.
+    /// </summary>
     public static IEnumerable<EpochResult> ReduceOnPlateau(this IEnumerable<EpochResult> run, ReduceOnPlateau plateau, string monitor)
     {
         ReduceOnPlateau.State? state = null;
         foreach (var r in run)
         {
-            state = plateau.Next(state ?? plateau.Start(Train.LearningRate(r.State.Optimizer)), r[monitor]);
+            var directed = plateau with { HigherIsBetter = r.IsHigherBetter(monitor, "the plateau schedule") };
+            state = directed.Next(state ?? directed.Start(Train.LearningRate(r.State.Optimizer)), r[monitor]);
             Train.SetLearningRate(r.State.Optimizer, state.Lr);
             yield return r;
         }
@@ -114,10 +120,6 @@ public static class Callbacks
     /// <summary>Prints each epoch's line (loss, metrics, time) as it passes.</summary>
     public static IEnumerable<EpochResult> Print(this IEnumerable<EpochResult> run, string prefix = "") =>
         run.Tap(r => Console.WriteLine(prefix + r));
-
-    /// <summary>Whether a larger value of a figure is better, judged from its name: losses and errors are not.</summary>
-    public static bool HigherIsBetter(string figure) =>
-        !(figure.Contains("loss", StringComparison.OrdinalIgnoreCase) || figure is "mse" or "mae" or "val_mse" or "val_mae");
 
     /// <summary>Copies of the model's parameters and buffers that no dispose scope owns.</summary>
     static Dictionary<string, Tensor> Snapshot(TrainState state, Dictionary<string, Tensor>? previous)

@@ -15,17 +15,49 @@ namespace NeuralVision.Training;
 /// <param name="LearningRate">The learning rate used in the epoch's last step.</param>
 public sealed record EpochResult(int Epoch, double TrainLoss, ImmutableDictionary<string, double> Metrics, TrainState State, TimeSpan Elapsed, double LearningRate)
 {
+    /// <summary>
+    /// For each metric, whether a larger value is better, as its <see cref="Metric"/> says (losses: no).
+    /// Early stopping, plateau and best-checkpoint read the direction here; nothing guesses it from a name.
+    /// </summary>
+    public ImmutableDictionary<string, bool> HigherIsBetter { get; init; } = ImmutableDictionary<string, bool>.Empty;
+
+    /// <summary>The names of every figure of this epoch: <c>loss</c>, then the metrics.</summary>
+    public IEnumerable<string> Figures => Metrics.Keys.Prepend("loss");
+
     /// <summary>A figure by name: <c>loss</c> is the training loss, anything else a metric.</summary>
     public double this[string name] => name == "loss" ? TrainLoss
         : Metrics.TryGetValue(name, out var v) ? v
-        : throw new KeyNotFoundException($"epoch {Epoch} has no figure '{name}'; it has loss{string.Concat(Metrics.Keys.Select(k => ", " + k))}. Evaluate first (e.g. Evaluation.On) to add metrics.");
+        : throw Missing(name, null);
+
+    /// <summary>Whether a larger value of <paramref name="figure"/> is better; a figure this epoch lacks is refused with the names it has.</summary>
+    /// <param name="figure">The figure's name.</param>
+    /// <param name="askedBy">Who watches the figure, for the message (e.g. "early stopping").</param>
+    public bool IsHigherBetter(string figure, string? askedBy = null) =>
+        figure == "loss" ? false
+        : HigherIsBetter.TryGetValue(figure, out var higher) ? higher
+        : throw Missing(figure, askedBy);
+
+    ArgumentException Missing(string figure, string? askedBy) =>
+        new((askedBy is null ? $"epoch {Epoch} has no figure '{figure}'" : $"{askedBy} watches '{figure}', which epoch {Epoch} does not have") +
+            $"; it has {string.Join(", ", Figures)}. " +
+            "Evaluate first (e.g. Eval.on / Callbacks.Evaluate) to add validation figures, or name one of these.");
 
     /// <summary>The same result with the metrics of the model on <paramref name="data"/> and <c>val_loss</c> (the run's loss) added.</summary>
-    public EpochResult Evaluated(IEnumerable<Batch> data, params Metric[] metrics) =>
-        With(Evaluation.Evaluate(State.Model, data, metrics, State.Loss));
+    public EpochResult Evaluated(IEnumerable<Batch> data, params Metric[] metrics)
+    {
+        var values = Evaluation.Evaluate(State.Model, data, metrics, State.Loss);
+        return this with
+        {
+            Metrics = Metrics.SetItems(values),
+            HigherIsBetter = HigherIsBetter.SetItems(metrics.Select(m => KeyValuePair.Create(m.Name, m.HigherIsBetter)))
+                                           .SetItem("val_loss", false),
+        };
+    }
 
-    /// <summary>The same result with more metrics.</summary>
-    public EpochResult With(IEnumerable<KeyValuePair<string, double>> more) => this with { Metrics = Metrics.SetItems(more) };
+    /// <summary>The same result with one more figure and its direction.</summary>
+    public EpochResult With(string name, double value, bool higherIsBetter) =>
+        name == "loss" ? throw new ArgumentException("'loss' is the training loss; give the figure another name.")
+        : this with { Metrics = Metrics.SetItem(name, value), HigherIsBetter = HigherIsBetter.SetItem(name, higherIsBetter) };
 
     /// <inheritdoc/>
     public override string ToString() =>
