@@ -135,6 +135,7 @@ let private info () =
     printfn "bridge:          %s" report.Bridge
     printfn "weakened:        %s" (match List.ofSeq report.WeakenedVersions with [] -> "(none: the host's libstdc++ has every version)" | v -> String.Join(", ", v))
     printfn "allocator:       %s" report.Allocator
+    printfn "reproducibility: %s" report.Reproducibility
     printfn "device:          %O" (Device.current ())
     printfn "threads:         %d" (TorchSharp.torch.get_num_threads ())
     printfn "data home:       %s" Data.Provisioning.DataHome

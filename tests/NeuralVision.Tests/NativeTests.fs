@@ -106,6 +106,16 @@ let realLibraryTests =
             Expect.stringContains tuned $"{NativeAllocator.MmapThreshold >>> 20} MiB" "the limits are reported"
             Expect.equal (allocatorOf [ "NV_MALLOC", "system" ]) "system (NV_MALLOC=system)" "opted out"
         }
+        test "MKL runs in its reproducible mode (MKL_CBWR=AUTO) unless the user chose one" {
+            let lines = nativeChild [ "MKL_VERBOSE", "1" ]
+            Expect.equal (valueOf "reproducibility" lines) "MKL_CBWR=AUTO" "set before libtorch loads"
+            Expect.equal (valueOf "product" lines) "262144" "MKL computed the product"
+            let mklLines = lines |> Array.filter (fun l -> l.Contains "MKL") |> String.concat " | "
+            Expect.isTrue (lines |> Array.exists (fun l -> l.Contains "CNR:AUTO")) $"MKL itself reports CNR:AUTO: {mklLines}"
+            let chosen = nativeChild [ "MKL_VERBOSE", "1"; "MKL_CBWR", "COMPATIBLE" ]
+            Expect.equal (valueOf "reproducibility" chosen) "MKL_CBWR=COMPATIBLE (as set)" "the user's choice is kept"
+            Expect.isTrue (chosen |> Array.exists (fun l -> l.Contains "CNR:COMPATIBLE")) "and MKL uses it"
+        }
     ]
 
 /// Child mode "native": load from scratch, print where the bridge came from and one computed value.
@@ -115,6 +125,11 @@ let childMain () =
     printfn "bridge=%s" r.Bridge
     printfn "sum=%s" (string (t.sum().item<float32>()))
     printfn "allocator=%s" r.Allocator
+    printfn "reproducibility=%s" r.Reproducibility
+    // A matrix product large enough to go to MKL (which prints its mode with MKL_VERBOSE=1).
+    use a = TorchSharp.torch.ones(64L, 64L)
+    use product = a.matmul(a)
+    printfn "product=%s" (string (product.sum().item<float32>()))
     0
 
 let tests = testList "native loading" [ decisionTests; realLibraryTests ]

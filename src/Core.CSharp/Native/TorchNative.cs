@@ -10,7 +10,8 @@ namespace NeuralVision.Native;
 /// <param name="LibTorchDirectory">Where libtorch.so was found; null where TorchSharp loads it itself.</param>
 /// <param name="WeakenedVersions">Symbol versions made weak in the copy; empty when the original loads as it is.</param>
 /// <param name="Allocator">How malloc was set up for tensor work (<see cref="NativeAllocator"/>).</param>
-public sealed record NativeLoadReport(string? Original, string? Bridge, string? LibTorchDirectory, IReadOnlyList<string> WeakenedVersions, string Allocator);
+/// <param name="Reproducibility">The reproducible mode MKL runs in (<see cref="ReproducibleMath"/>).</param>
+public sealed record NativeLoadReport(string? Original, string? Bridge, string? LibTorchDirectory, IReadOnlyList<string> WeakenedVersions, string Allocator, string Reproducibility);
 
 /// <summary>
 /// Loads libtorch and TorchSharp's native bridge (libLibTorchSharp) before TorchSharp needs them, on
@@ -38,8 +39,9 @@ public static class TorchNative
     static NativeLoadReport Load()
     {
         var allocator = NativeAllocator.Tune();
+        var reproducibility = ReproducibleMath.Apply();
         if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
-            return new NativeLoadReport(null, null, null, [], allocator);
+            return new NativeLoadReport(null, null, null, [], allocator, reproducibility);
 
         var torchSharp = typeof(TorchSharp.torch).Assembly;
         var searched = CandidateDirectories(torchSharp).ToList();
@@ -74,7 +76,7 @@ public static class TorchNative
         if (File.Exists(cuda)) Preload(cuda);
         var handle = Preload(bridge);
         NativeLibrary.SetDllImportResolver(torchSharp, (name, _, _) => name == BridgeImportName ? handle : IntPtr.Zero);
-        return new NativeLoadReport(original, bridge, libTorchDir, weakened, allocator);
+        return new NativeLoadReport(original, bridge, libTorchDir, weakened, allocator, reproducibility);
     }
 
     static IntPtr Preload(string path)
