@@ -37,9 +37,7 @@ Plot.ImageGrid.Samples(picture "07-autoencoder" "reconstructions.png", torch.cat
 
 // A 2-number code: the encoder's output drawn for the test images, coloured by their (unseen) class.
 let model2, _ = fit 2 (pick 10 3)
-model2.Eval()
-let encoderOnly = model2.Module.named_children() |> Seq.find (fun struct (name, _) -> name = "encoder") |> fun struct (_, m) -> m :?> torch.nn.Module<torch.Tensor, torch.Tensor>
-let codes = Tensor.toArray2D (encoderOnly.forward(test.Inputs.narrow(0L, 0L, 2000L)).detach())
+let codes = Tensor.toArray2D ((model2.Part "encoder").Predict(test.Inputs.narrow(0L, 0L, 2000L)))
 let labels = test.Targets |> ignore; fashion.Test.Labels
 let points = ResizeArray [ for i in 0 .. 1999 -> struct (float codes.[i, 0], float codes.[i, 1], int labels.[i]) ]
 Plot.Charts.Scatter(picture "07-autoencoder" "codes-2d.png", "2-number codes of 2,000 test images, by class", points, FashionMnist.Classes)

@@ -34,12 +34,12 @@ let fit (name: string) (state: TrainState) epochs =
 
 // Pretrained: ImageNet preprocessing, the ONNX backbone, a new head; first the head alone, then everything.
 let pretrained = Pretrained.ResNet18Classifier(10, Shape(3L, int64 size, int64 size))
-pretrained.Freeze "backbone" |> ignore
+pretrained.FreezeInPlace "backbone" |> ignore
 printfn "pretrained, head only (%d trainable parameters):" pretrained.TrainableCount
 let head = fit "pretrained" (Train.start (adam 1e-3) crossEntropy pretrained) headEpochs
 // Fine-tuning on a thousand images: the convolutions adapt, the BatchNorm layers keep ImageNet's statistics.
-pretrained.Unfreeze "backbone" |> ignore
-pretrained.Freeze(fun row -> row.Layer.StartsWith "batchNorm") |> ignore
+pretrained.UnfreezeInPlace "backbone" |> ignore
+pretrained.FreezeInPlace(fun row -> row.Layer.StartsWith "batchNorm") |> ignore
 printfn "pretrained, all convolutions (backbone at a tenth of the head's rate, BatchNorm kept):"
 let tuned = fit "pretrained" (Transfer.startWithGroups [ "fc", 1e-3; "", 1e-4 ] (adam 1e-3) crossEntropy pretrained) allEpochs
 

@@ -30,7 +30,7 @@ let run (epochs: int) (batchSize: int) (outDir: string) : float =
         |> Report.print
         |> Seq.truncate epochs
         |> Seq.last
-    let predictions = Evaluation.Predictions(model, (batchesInOrder 1000 test).Epoch 1) |> Array.map int
+    let predictions = Evaluation.Predictions(model, Evaluation.Batches test) |> Array.map int
     Directory.CreateDirectory outDir |> ignore
     Plot.Curves.Loss(Path.Combine(outDir, "loss.png"), losses.Losses, "LeNet on Fashion-MNIST, Adam 1e-3")
     Plot.ImageGrid.Predictions(Path.Combine(outDir, "predictions.png"), data.Test, predictions, 32)

@@ -80,6 +80,16 @@ module Dsl =
     /// The layer under a name of its own (its path segment and parameter prefix).
     let named (name: string) (layer: Layer) : Layer = Net.Named(name, layer)
 
+/// F# slicing of a layer sequence by index, `net.[1..3]` (both ends included), names kept.
+[<AutoOpen>]
+module SequenceSlicing =
+    type Layers.Sequence with
+        member s.GetSlice(start: int option, finish: int option) : Layers.Sequence =
+            let first, last = defaultArg start 0, defaultArg finish (s.Count - 1)
+            if first < 0 || last >= s.Count || first > last + 1 then
+                invalidArg "range" $"[{first}..{last}] is not within the {s.Count} layers of {s} (0..{s.Count - 1})."
+            s.Slice(first, last - first + 1)
+
 /// Building layer values into models, and looking at them.
 [<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Model =

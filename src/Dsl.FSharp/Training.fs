@@ -90,7 +90,7 @@ module Batches =
     /// Shuffled batches of `size` (a new seeded order each epoch).
     let batches (size: int) (data: TensorData) : Loader = Loader.Create(data, size)
     /// Batches of `size` in the data's order.
-    let batchesInOrder (size: int) (data: TensorData) : Loader = Loader.Create(data, size, shuffle = false)
+    let batchesInOrder (size: int) (data: TensorData) : Loader = Loader.InOrder(data, size)
 
 /// Training as a fold.
 [<RequireQualifiedAccess>]
@@ -123,13 +123,13 @@ module Train =
 module Eval =
     /// Adds `metric` and `val_loss` on `data` to the result.
     let on (data: TensorData) (metric: Metric) (result: EpochResult) : EpochResult =
-        result.Evaluated((batchesInOrder 1000 data).Epoch 1, metric)
+        result.Evaluated(Evaluation.Batches data, metric)
     /// Adds several metrics and `val_loss` on `data` to the result.
     let onAll (data: TensorData) (metrics: Metric list) (result: EpochResult) : EpochResult =
-        result.Evaluated((batchesInOrder 1000 data).Epoch 1, Array.ofList metrics)
+        result.Evaluated(Evaluation.Batches data, Array.ofList metrics)
     /// The metrics of a model on data.
     let model (data: TensorData) (metrics: Metric list) (model: Layers.Model) : Map<string, float> =
-        Evaluation.Evaluate(model, (batchesInOrder 1000 data).Epoch 1, Array.ofList metrics) |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq
+        Evaluation.Evaluate(model, Evaluation.Batches data, Array.ofList metrics) |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq
 
 /// Early stopping over the run.
 [<RequireQualifiedAccess>]

@@ -26,10 +26,10 @@ module Architectures =
 /// Transfer learning.
 [<RequireQualifiedAccess>]
 module Transfer =
-    /// Freezes the layers under a path prefix ("" = all); returns the model.
-    let freeze (pathPrefix: string) (model: Layers.Model) : Layers.Model = model.Freeze pathPrefix |> ignore; model
-    /// Makes the layers under a path prefix trainable again; returns the model.
-    let unfreeze (pathPrefix: string) (model: Layers.Model) : Layers.Model = model.Unfreeze pathPrefix |> ignore; model
+    /// Freezes, in place, the layers under a path prefix ("" = all); returns the same (changed) model.
+    let freezeInPlace (pathPrefix: string) (model: Layers.Model) : Layers.Model = model.FreezeInPlace pathPrefix |> ignore; model
+    /// Makes the layers under a path prefix trainable again, in place; returns the same (changed) model.
+    let unfreezeInPlace (pathPrefix: string) (model: Layers.Model) : Layers.Model = model.UnfreezeInPlace pathPrefix |> ignore; model
     /// The pipeline with its last layer replaced.
     let replaceHead (head: Layer) (net: Layer) : Layer = Vision.Transfer.ReplaceHead(net, head)
     /// Copies the weights that match by name and shape; returns the names left out.

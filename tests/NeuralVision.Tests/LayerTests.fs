@@ -221,4 +221,56 @@ let propertyTests =
         }
     ]
 
-let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; maxPoolTests; propertyTests ]
+let treeTests =
+    let autoencoder = named "encoder" (flatten --> linear 16 --> relu --> linear 4) --> named "decoder" (linear 16 --> relu --> linear 784)
+    testList "the layer tree" [
+        test "one walk gives the summary's paths, for every combinator" {
+            let unet = conv2dSame 4 3 --> skip (maxPool 2 --> conv2dSame 4 3 --> upsample 2) --> heads [ flatten --> linear 3; globalAvgPool ]
+            for net, input in [ Vision.ResNet.ResNet18 10, [ 3; 32; 32 ]; Vision.GoogLeNet.Create 10, [ 3; 64; 64 ]; unet, [ 3; 8; 8 ]; autoencoder, [ 1; 28; 28 ] ] do
+                let model = Model.build input net
+                Expect.equal [ for path, _ in LayerTree.Leaves net -> path ] [ for r in model.Rows -> r.Path ] $"{net}: leaves in summary order"
+        }
+        test "a part is reachable by name, and an unknown name is refused with the names there are" {
+            Expect.equal (LayerTree.At(autoencoder, "encoder")) (flatten --> linear 16 --> relu --> linear 4) "the encoder's value"
+            Expect.equal (LayerTree.At(autoencoder, "decoder.2")) (linear 784) "a layer inside it by index"
+            let e = Expect.throwsC (fun () -> LayerTree.At(autoencoder, "encoderr") |> ignore) id
+            Expect.stringContains e.Message "no layer at path 'encoderr'; the paths are: encoder, encoder.0" "names the paths"
+        }
+        test "the autoencoder's encoder in one expression: a part of the built model, sharing its weights" {
+            Seed.set 2L
+            let model = Model.build [ 1; 28; 28 ] autoencoder
+            let x = torch.rand(5L, 1L, 28L, 28L)
+            let encoder = model.Part "encoder"
+            Expect.equal (List.ofSeq encoder.Output) [ 4L ] "the code's shape"
+            let codes = encoder.Predict x
+            let byHand = model.Module.named_children() |> Seq.find (fun struct (n, _) -> n = "encoder") |> fun struct (_, m) -> (m :?> torch.nn.Module<torch.Tensor, torch.Tensor>)
+            model.Eval()
+            Expect.isTrue (codes.eq(byHand.forward x).all().item<bool>()) "the same codes as the encoder module inside the model"
+            Expect.equal encoder.ParameterCount (784L * 16L + 16L + 16L * 4L + 4L) "the encoder's parameters only"
+            Expect.equal [ for r in encoder.Rows -> r.Path ] [ "0"; "1"; "2"; "3" ] "paths relative to the part"
+            use _ = torch.no_grad()
+            for p in model.Module.parameters() do p.add_(torch.tensor 1.0f) |> ignore
+            Expect.isFalse ((encoder.Predict x).eq(codes).all().item<bool>()) "changing the model's weights changes the part's: they are shared"
+        }
+        test "a pipeline model sliced by index shares its weights; a layer sequence slices with ranges" {
+            let model = Model.build [ 1; 28; 28 ] (flatten --> linear 16 --> relu --> linear 4 --> sigmoid)
+            let features = model.Slice(0, 3)
+            Expect.equal (List.ofSeq features.Output) [ 16L ] "flatten, linear, relu"
+            let x = torch.rand(3L, 1L, 28L, 28L)
+            let whole = model.Predict x
+            let rest = model.Slice(3, 5)
+            Expect.isTrue ((rest.Predict(features.Predict x)).allclose(whole)) "the two slices compose to the whole"
+            let seq = Sequence.Of(flatten, linear 16, relu)
+            Expect.equal (seq.[1..2]) (Sequence.Of(linear 16, relu)) "F# slicing of a sequence"
+            Expect.throwsT<ArgumentOutOfRangeException> (fun () -> model.Slice(2, 9) |> ignore) "a range past the end is refused"
+        }
+        test "rewriting the tree: replace a part by path, map over every layer" {
+            let replaced = LayerTree.Replace(autoencoder, "decoder", linear 784)
+            Expect.equal (LayerTree.At(replaced, "decoder")) (linear 784) "the decoder replaced, its name kept"
+            let leaky = LayerTree.Map(autoencoder, fun _ l -> if l = relu then leakyRelu 0.1 else l)
+            Expect.equal [ for _, l in LayerTree.Leaves leaky do if l = leakyRelu 0.1 then yield l ] [ leakyRelu 0.1; leakyRelu 0.1 ] "both ReLUs replaced"
+            Expect.equal (Model.build [ 1; 28; 28 ] leaky).ParameterCount (Model.build [ 1; 28; 28 ] autoencoder).ParameterCount "the same parameters"
+        }
+    ]
+
+let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; maxPoolTests; propertyTests; treeTests ]

@@ -256,15 +256,66 @@ let callbackTests =
                 Expect.notEqual (weightsOf model) before "the first (good) step did change them"
             | other -> failtest $"expected TrainingDivergedException, got {other}"
         }
-        test "train and eval modes switch by themselves" {
+        test "training switches to training mode; evaluation, prediction and summaries leave the mode as they found it" {
             let train, test = smallData 200
             let model = Model.build [ 1; 28; 28 ] cnn
             let result = Train.start (adam 1e-3) crossEntropy model |> Train.runQuietly (batches 50 train) |> Seq.head
             Expect.isTrue model.Module.training "training mode during and after the epoch"
             Eval.on test accuracy result |> ignore
-            Expect.isFalse model.Module.training "evaluation mode for evaluation"
+            Expect.isTrue model.Module.training "still in training mode after evaluation"
+            model.Predict(test.Inputs.narrow(0L, 0L, 4L)) |> ignore
+            model.Summary() |> ignore
+            Expect.isTrue model.Module.training "and after prediction and a summary"
+            model.Eval()
+            Eval.model test [ accuracy ] model |> ignore
+            model.Predict(test.Inputs.narrow(0L, 0L, 4L)) |> ignore
+            Expect.isFalse model.Module.training "a model put in evaluation mode by hand stays there"
             Train.runQuietly (batches 50 train) result.State |> Seq.head |> ignore
-            Expect.isTrue model.Module.training "back to training mode for the next epoch"
+            Expect.isTrue model.Module.training "the next epoch trains in training mode"
+        }
+        test "the same seed trains to bit-identical weights with and without an evaluation after every epoch" {
+            let train, test = smallData 300
+            let trained evaluate =
+                Seed.set 17L
+                let model = Model.build [ 1; 28; 28 ] cnn // dropout draws from libtorch's generator every step
+                let run = Train.start (adam 1e-3) crossEntropy model |> Train.runQuietly (batches 50 train)
+                let run = if evaluate then run |> Seq.map (Eval.on test accuracy) |> Seq.map (fun r -> r.State.Model.Predict(test.Inputs.narrow(0L, 0L, 8L)) |> ignore; r) else run
+                run |> Seq.truncate 3 |> Seq.iter ignore
+                weightsOf model
+            Expect.equal (trained true) (trained false) "evaluation, prediction and their loaders draw no random number that training would see"
+        }
+        test "a step consumes the state it is given: an old state refuses use" {
+            let model = Model.build [ 2 ] (linear 1)
+            let batch () = new Batch(torch.ones(4L, 2L), torch.zeros(4L, 1L))
+            let s0 = Train.start (sgd 0.1) mse model
+            let s1 = Train.step s0 (batch ())
+            Expect.isTrue s0.IsConsumed "the state given to the step is consumed"
+            Expect.isFalse s1.IsConsumed "the state it returned is live"
+            let refused (f: unit -> unit) what =
+                let e = Expect.throwsC f id
+                Expect.isTrue (e :? ConsumedStateException) $"{what}: ConsumedStateException, got {e.GetType().Name}: {e.Message}"
+                e.Message
+            let message = refused (fun () -> Train.step s0 (batch ()) |> ignore) "stepping the old state"
+            Expect.stringContains message "consumed by step 1 (epoch 1)" "says which step consumed it"
+            Expect.stringContains message "Use the state that step returned" "and what to do"
+            Files.inTempDir (fun dir ->
+                refused (fun () -> Training.Checkpoint.Save(s0, Path.Combine(dir, "old.nvck"))) "saving the old state" |> ignore
+                Expect.isFalse (File.Exists(Path.Combine(dir, "old.nvck"))) "nothing is written")
+            let s2 = Train.step s1 (batch ())
+            Expect.equal s2.Step 2L "the live state steps on"
+        }
+        test "a run enumerated a second time is refused, not silently trained on from changed weights" {
+            let train, _ = smallData 100
+            let model = Model.build [ 1; 28; 28 ] cnn
+            let run = Train.start (adam 1e-3) crossEntropy model |> Train.runQuietly (batches 50 train)
+            let first = run |> Seq.truncate 2 |> List.ofSeq
+            Expect.equal (first |> List.map _.Epoch) [ 1; 2 ] "the first enumeration trains epochs 1 and 2"
+            let e = Expect.throwsC (fun () -> run |> Seq.head |> ignore) id
+            Expect.isTrue (e :? ConsumedStateException) $"ConsumedStateException, got {e.GetType().Name}"
+            Expect.stringContains e.Message "cannot run (enumerate) training from this state" "says what was refused"
+            Expect.stringContains e.Message "enumerating it a second time is refused" "and why"
+            let resumed = Train.runQuietly (batches 50 train) (List.last first).State |> Seq.head
+            Expect.equal resumed.Epoch 3 "a new run from the latest state continues at epoch 3"
         }
         test "a figure's direction comes from its metric, not its name" {
             // "gain_loss" is a made-up figure where higher is better although its name says loss.

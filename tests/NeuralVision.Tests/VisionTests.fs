@@ -48,7 +48,7 @@ let transferTests =
     testList "transfer learning" [
         test "frozen layers and their BatchNorm statistics stay as they were; the rest trains" {
             let model = Model.Build(small, Shape(3L, 32L, 32L), torch.CPU)
-            let frozen = model.Freeze "layer1"
+            let frozen = model.FreezeInPlace "layer1"
             Expect.isGreaterThan frozen 0L "layer1 has parameters"
             Expect.equal model.TrainableCount (model.ParameterCount - frozen) "summary's trainable column agrees"
             let before1, beforeFc = values model "layer1", values model "fc"
@@ -56,7 +56,7 @@ let transferTests =
             Training.Train.Step(state, new Data.Batch(torch.randn(8L, 3L, 32L, 32L), torch.randint(10L, [| 8L |]))) |> ignore
             Expect.isTrue (unchanged before1 (values model "layer1")) "layer1: weights and running statistics unchanged"
             Expect.isFalse (unchanged beforeFc (values model "fc")) "fc trained"
-            model.Unfreeze "layer1" |> ignore
+            model.UnfreezeInPlace "layer1" |> ignore
             Expect.equal model.TrainableCount model.ParameterCount "unfrozen again"
         }
         test "parameter groups: the head learns at its own rate" {

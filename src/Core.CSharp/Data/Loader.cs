@@ -49,12 +49,18 @@ public sealed record Loader(TensorData Data, int BatchSize, bool Shuffle, long S
     /// <summary>The same loader preparing <paramref name="batches"/> batches ahead on a background thread.</summary>
     public Loader WithPrefetch(int batches = 2) => this with { Prefetch = batches };
 
-    /// <summary>A loader whose seed is drawn from libtorch's generator, so <see cref="Seeding.Seed"/> fixes it.</summary>
+    /// <summary>
+    /// A loader; when it shuffles, its seed is drawn from libtorch's generator, so <see cref="Seeding.Seed"/>
+    /// fixes it. One that keeps the data's order draws nothing (<see cref="InOrder"/>).
+    /// </summary>
     public static Loader Create(TensorData data, int batchSize, bool shuffle = true, bool dropLast = false)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "a batch holds at least one sample");
-        return new Loader(data.Checked(), batchSize, shuffle, Seeding.NewRandom().NextInt64(), dropLast);
+        return new Loader(data.Checked(), batchSize, shuffle, shuffle ? Seeding.NewRandom().NextInt64() : 0, dropLast);
     }
+
+    /// <summary>Batches in the data's order: no shuffle, and no random number drawn to make the loader.</summary>
+    public static Loader InOrder(TensorData data, int batchSize) => Create(data, batchSize, shuffle: false);
 
     /// <summary>Batches per epoch.</summary>
     public int BatchesPerEpoch => (int)(DropLast ? Data.Count / BatchSize : (Data.Count + BatchSize - 1) / BatchSize);

@@ -5,7 +5,7 @@ namespace NeuralVision.Layers;
 /// <see cref="Of"/>, so sequencing is associative: (a → b) → c equals a → (b → c).
 /// </summary>
 /// <param name="Layers">The layers, first applied first.</param>
-public sealed record Sequence(ValueList<Layer> Layers) : Layer
+public sealed record Sequence(ValueList<Layer> Layers) : Combinator
 {
     /// <summary>The sequence of the given layers, with nested sequences spliced in.</summary>
     public static Sequence Of(params Layer[] layers) =>
@@ -15,24 +15,28 @@ public sealed record Sequence(ValueList<Layer> Layers) : Layer
     public override string Describe() => $"sequence({Layers.Count})";
 
     /// <inheritdoc/>
-    public override Shape OutputShape(Shape input, string path = "") =>
-        Layers.Select((l, i) => (l, i)).Aggregate(input, (shape, c) => c.l.OutputShape(shape, Child(path, NameOf(c.l, c.i))));
+    public override IReadOnlyList<(string Name, Layer Layer)> Children => Layers.Select((l, i) => (NameOf(l, i), l)).ToList();
 
-    internal override Built Build(Shape input, string path)
+    /// <inheritdoc/>
+    public override Layer WithChildren(IReadOnlyList<Layer> children) => new Sequence(new ValueList<Layer>(children));
+
+    /// <inheritdoc/>
+    public override T Wire<T>(IWiring<T> wiring, T input)
     {
-        var shape = input;
-        var children = new List<(string, TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>)>();
-        var rows = new List<LayerRow>();
-        for (int i = 0; i < Layers.Count; i++)
-        {
-            var name = NameOf(Layers[i], i);
-            var built = Layers[i].Build(shape, Child(path, name));
-            children.Add((name, built.Module));
-            rows.AddRange(built.Rows);
-            shape = built.Output;
-        }
-        return new Built(new SequenceModule(children), shape, rows);
+        var x = input;
+        for (int i = 0; i < Layers.Count; i++) x = wiring.Child(i, x);
+        return x;
     }
+
+    /// <summary>The layers from <paramref name="start"/> for <paramref name="length"/> (C# ranges: <c>net[..3]</c>), names kept.</summary>
+    public Sequence Slice(int start, int length) => new(new ValueList<Layer>(Layers.Skip(start).Take(length)));
+
+    /// <summary>The number of layers (with <see cref="Slice"/>, C# ranges work on a sequence).</summary>
+    public int Count => Layers.Count;
+
+    // Frees each intermediate result as soon as the next layer has used it.
+    internal override TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> CreateModule(
+        IReadOnlyList<(string Name, TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> Module)> children) => new SequenceModule(children);
 
     static string NameOf(Layer layer, int index) => layer is Named { Name.Length: > 0 } n ? n.Name : index.ToString();
 }
@@ -50,6 +54,10 @@ public sealed record Named(string Name, Layer Inner) : Layer
     public override string Describe() => Inner.Describe();
     /// <inheritdoc/>
     public override Shape OutputShape(Shape input, string path = "") => Inner.OutputShape(input, path);
+    /// <inheritdoc/>
+    public override IReadOnlyList<(string Name, Layer Layer)> Children => [("", Inner)];
+    /// <inheritdoc/>
+    public override Layer WithChildren(IReadOnlyList<Layer> children) => this with { Inner = children.Single() };
     internal override Built Build(Shape input, string path) =>
         Name.Contains('.') ? throw new ArgumentException($"Layer name '{Name}' contains a dot; names are path segments.") : Inner.Build(input, path);
 }
@@ -59,7 +67,7 @@ public sealed record Named(string Name, Layer Inner) : Layer
 /// block. All output dimensions but the channels must agree.
 /// </summary>
 /// <param name="Branches">The parallel branches.</param>
-public sealed record Concat(ValueList<Layer> Branches) : Layer
+public sealed record Concat(ValueList<Layer> Branches) : Combinator
 {
     /// <summary>The concatenation of the given branches.</summary>
     public static Concat Of(params Layer[] branches) => new(new ValueList<Layer>(branches));
@@ -68,15 +76,17 @@ public sealed record Concat(ValueList<Layer> Branches) : Layer
     public override string Describe() => $"concat({Branches.Count})";
 
     /// <inheritdoc/>
+    public override IReadOnlyList<(string Name, Layer Layer)> Children => Branches.Select((b, i) => (i.ToString(), b)).ToList();
+
+    /// <inheritdoc/>
+    public override Layer WithChildren(IReadOnlyList<Layer> children) => new Concat(new ValueList<Layer>(children));
+
+    /// <inheritdoc/>
+    public override T Wire<T>(IWiring<T> wiring, T input) => wiring.Concat(Branches.Select((_, i) => wiring.Child(i, input)).ToList());
+
+    /// <inheritdoc/>
     public override Shape OutputShape(Shape input, string path = "") =>
         Join(input, path, Branches.Select((b, i) => b.OutputShape(input, Child(path, i.ToString()))).ToList());
-
-    internal override Built Build(Shape input, string path)
-    {
-        var built = Branches.Select((b, i) => b.Build(input, Child(path, i.ToString()))).ToList();
-        var output = Join(input, path, built.Select(b => b.Output).ToList());
-        return new Built(new ConcatModule("concat", built.Select(b => b.Module).ToList(), 1, flattenFirst: false), output, built.SelectMany(b => b.Rows).ToList());
-    }
 
     Shape Join(Shape input, string path, IReadOnlyList<Shape> outputs)
     {
@@ -96,22 +106,23 @@ public sealed record Concat(ValueList<Layer> Branches) : Layer
 /// </summary>
 /// <param name="Body">The residual branch.</param>
 /// <param name="Projection">The shortcut's projection, or null for the identity shortcut.</param>
-public sealed record Residual(Layer Body, Layer? Projection = null) : Layer
+public sealed record Residual(Layer Body, Layer? Projection = null) : Combinator
 {
     /// <inheritdoc/>
     public override string Describe() => Projection is null ? "residual" : "residual(projected)";
 
     /// <inheritdoc/>
+    public override IReadOnlyList<(string Name, Layer Layer)> Children => Projection is null ? [("body", Body)] : [("body", Body), ("projection", Projection)];
+
+    /// <inheritdoc/>
+    public override Layer WithChildren(IReadOnlyList<Layer> children) => new Residual(children[0], children.Count > 1 ? children[1] : null);
+
+    /// <inheritdoc/>
+    public override T Wire<T>(IWiring<T> wiring, T input) => wiring.Add(wiring.Child(0, input), Projection is null ? input : wiring.Child(1, input));
+
+    /// <inheritdoc/>
     public override Shape OutputShape(Shape input, string path = "") =>
         Check(input, path, Body.OutputShape(input, Child(path, "body")), Projection?.OutputShape(input, Child(path, "projection")));
-
-    internal override Built Build(Shape input, string path)
-    {
-        var body = Body.Build(input, Child(path, "body"));
-        var projection = Projection?.Build(input, Child(path, "projection"));
-        var output = Check(input, path, body.Output, projection?.Output);
-        return new Built(new ResidualModule(body.Module, projection?.Module), output, body.Rows.Concat(projection?.Rows ?? []).ToList());
-    }
 
     Shape Check(Shape input, string path, Shape body, Shape? projected)
     {
@@ -126,19 +137,22 @@ public sealed record Residual(Layer Body, Layer? Projection = null) : Layer
 
 /// <summary>cat(x, inner(x)) along channels — U-Net's skip connection around an inner encoder–decoder.</summary>
 /// <param name="Inner">What runs between the two ends of the skip; must keep height and width.</param>
-public sealed record Skip(Layer Inner) : Layer
+public sealed record Skip(Layer Inner) : Combinator
 {
     /// <inheritdoc/>
     public override string Describe() => "skip";
 
     /// <inheritdoc/>
-    public override Shape OutputShape(Shape input, string path = "") => Check(input, path, Inner.OutputShape(input, Child(path, "inner")));
+    public override IReadOnlyList<(string Name, Layer Layer)> Children => [("inner", Inner)];
 
-    internal override Built Build(Shape input, string path)
-    {
-        var inner = Inner.Build(input, Child(path, "inner"));
-        return new Built(new SkipModule(inner.Module), Check(input, path, inner.Output), inner.Rows);
-    }
+    /// <inheritdoc/>
+    public override Layer WithChildren(IReadOnlyList<Layer> children) => new Skip(children.Single());
+
+    /// <inheritdoc/>
+    public override T Wire<T>(IWiring<T> wiring, T input) => wiring.Concat([input, wiring.Child(0, input)]);
+
+    /// <inheritdoc/>
+    public override Shape OutputShape(Shape input, string path = "") => Check(input, path, Inner.OutputShape(input, Child(path, "inner")));
 
     Shape Check(Shape input, string path, Shape inner)
     {
@@ -153,7 +167,7 @@ public sealed record Skip(Layer Inner) : Layer
 /// and the results are concatenated, [Σ head sizes]; <see cref="Split"/> takes them apart again.
 /// </summary>
 /// <param name="Branches">The heads, in output order.</param>
-public sealed record Heads(ValueList<Layer> Branches) : Layer
+public sealed record Heads(ValueList<Layer> Branches) : Combinator
 {
     /// <summary>Heads from the given layers.</summary>
     public static Heads Of(params Layer[] heads) => new(new ValueList<Layer>(heads));
@@ -162,15 +176,13 @@ public sealed record Heads(ValueList<Layer> Branches) : Layer
     public override string Describe() => $"heads({Branches.Count})";
 
     /// <inheritdoc/>
-    public override Shape OutputShape(Shape input, string path = "") =>
-        new(Branches.Select((b, i) => b.OutputShape(input, Child(path, i.ToString())).Elements).Sum());
+    public override IReadOnlyList<(string Name, Layer Layer)> Children => Branches.Select((b, i) => (i.ToString(), b)).ToList();
 
-    internal override Built Build(Shape input, string path)
-    {
-        var built = Branches.Select((b, i) => b.Build(input, Child(path, i.ToString()))).ToList();
-        return new Built(new ConcatModule("heads", built.Select(b => b.Module).ToList(), 1, flattenFirst: true),
-            new Shape(built.Sum(b => b.Output.Elements)), built.SelectMany(b => b.Rows).ToList());
-    }
+    /// <inheritdoc/>
+    public override Layer WithChildren(IReadOnlyList<Layer> children) => new Heads(new ValueList<Layer>(children));
+
+    /// <inheritdoc/>
+    public override T Wire<T>(IWiring<T> wiring, T input) => wiring.Concat(Branches.Select((_, i) => wiring.Flatten(wiring.Child(i, input))).ToList());
 
     /// <summary>The output of each head, from a model's [batch, Σ sizes] output, given the input shape.</summary>
     public TorchSharp.torch.Tensor[] Split(TorchSharp.torch.Tensor output, Shape input)
@@ -187,22 +199,28 @@ public sealed record Heads(ValueList<Layer> Branches) : Layer
 /// </summary>
 /// <param name="Main">The main path.</param>
 /// <param name="Aux">The auxiliary head.</param>
-public sealed record Auxiliary(Layer Main, Layer Aux) : Layer
+public sealed record Auxiliary(Layer Main, Layer Aux) : Combinator
 {
     /// <inheritdoc/>
     public override string Describe() => "auxiliary";
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<(string Name, Layer Layer)> Children => [("main", Main), ("aux", Aux)];
+
+    /// <inheritdoc/>
+    public override Layer WithChildren(IReadOnlyList<Layer> children) => new Auxiliary(children[0], children[1]);
+
+    /// <inheritdoc/>
+    public override T Wire<T>(IWiring<T> wiring, T input)
+    {
+        var main = wiring.Child(0, input);
+        return wiring.Training ? wiring.Concat([wiring.Flatten(main), wiring.Flatten(wiring.Child(1, input))]) : main;
+    }
 
     /// <inheritdoc/>
     public override Shape OutputShape(Shape input, string path = "")
     {
         Aux.OutputShape(input, Child(path, "aux"));
         return Main.OutputShape(input, Child(path, "main"));
-    }
-
-    internal override Built Build(Shape input, string path)
-    {
-        var main = Main.Build(input, Child(path, "main"));
-        var aux = Aux.Build(input, Child(path, "aux"));
-        return new Built(new AuxiliaryModule(main.Module, aux.Module), main.Output, main.Rows.Concat(aux.Rows).ToList());
     }
 }

@@ -19,6 +19,17 @@ public abstract record Layer
     /// <summary>Builds the module for an input shape; <paramref name="path"/> is this layer's place in the model.</summary>
     internal abstract Built Build(Shape input, string path);
 
+    /// <summary>
+    /// The layers this one is made of, each with its name in paths (<c>body</c>, <c>0</c>, <c>conv1</c>; empty
+    /// when the child takes this layer's own path). A leaf has none. Every tool that visits layers walks
+    /// this (see <see cref="LayerTree"/>).
+    /// </summary>
+    public virtual IReadOnlyList<(string Name, Layer Layer)> Children => [];
+
+    /// <summary>The same layer with other children, in <see cref="Children"/> order (a rebuilt tree keeps its shape).</summary>
+    public virtual Layer WithChildren(IReadOnlyList<Layer> children) =>
+        children.Count == 0 ? this : throw new ArgumentException($"'{Describe()}' has no children; it was given {children.Count}.");
+
     /// <inheritdoc/>
     public sealed override string ToString() => Describe();
 
@@ -36,7 +47,7 @@ public abstract record LeafLayer : Layer
     {
         var output = OutputShape(input, path);
         var module = CreateModule(input);
-        return new Built(module, output, [new LayerRow(path, Describe(), output, module)]);
+        return new Built(module, output, [new LayerRow(path, Describe(), output, module)], [new ModelPart(path, this, input, output, module)]);
     }
 
     /// <summary>Throws unless the input has <paramref name="rank"/> dimensions.</summary>
@@ -46,8 +57,16 @@ public abstract record LeafLayer : Layer
     }
 }
 
-/// <summary>A built layer: its module, its output shape and its summary rows.</summary>
-internal sealed record Built(nn.Module<Tensor, Tensor> Module, Shape Output, IReadOnlyList<LayerRow> Rows);
+/// <summary>A built layer: its module, its output shape, its summary rows (leaves) and every part (all layers, outermost first).</summary>
+internal sealed record Built(nn.Module<Tensor, Tensor> Module, Shape Output, IReadOnlyList<LayerRow> Rows, IReadOnlyList<ModelPart> Parts);
+
+/// <summary>One layer of a built model, leaf or combinator, where it sits and the shapes it sees.</summary>
+/// <param name="Path">Its place in the model (<c>""</c> for the root).</param>
+/// <param name="Layer">The layer value.</param>
+/// <param name="Input">The shape of one input sample there.</param>
+/// <param name="Output">The shape of one output sample.</param>
+/// <param name="Module">Its built module (sharing the model's parameters).</param>
+internal sealed record ModelPart(string Path, Layer Layer, Shape Input, Shape Output, nn.Module<Tensor, Tensor> Module);
 
 /// <summary>One leaf of a built model, as <see cref="Model.Summary"/> lists it.</summary>
 /// <param name="Path">Where the layer sits in the model, e.g. <c>4.body.0</c>.</param>

@@ -26,15 +26,57 @@ public sealed class Model
     /// <summary>The device the parameters live on.</summary>
     public Device Device { get; }
 
-    Model(Layer spec, Shape input, Built built, Device device)
+    // Every layer of the tree, leaf or combinator, with its path, shapes and module (for Part and Slice).
+    readonly IReadOnlyList<ModelPart> parts;
+
+    Model(Layer spec, Shape input, Shape output, nn.Module<Tensor, Tensor> module, IReadOnlyList<LayerRow> rows, IReadOnlyList<ModelPart> parts, Device device)
     {
         Spec = spec;
         Input = input;
-        Output = built.Output;
-        Module = built.Module;
-        Rows = built.Rows;
+        Output = output;
+        Module = module;
+        Rows = rows;
+        this.parts = parts;
         Device = device;
     }
+
+    /// <summary>
+    /// The part of the model at <paramref name="path"/> (e.g. <c>encoder</c>, <c>layer1.0</c>) as a model of
+    /// its own that shares this one's parameters: training either trains both. An unknown path is refused
+    /// with the paths there are.
+    /// </summary>
+    public Model Part(string path)
+    {
+        var part = parts.LastOrDefault(p => p.Path == path)
+            ?? throw new ArgumentException($"no part at path '{path}'; the paths are: {string.Join(", ", parts.Select(p => p.Path).Where(p => p.Length > 0).Distinct().Take(20))}.");
+        var under = parts.Where(p => PathStartsWith(p.Path, path)).Select(p => p with { Path = Relative(p.Path, path) }).ToList();
+        var rows = Rows.Where(r => PathStartsWith(r.Path, path)).Select(r => r with { Path = Relative(r.Path, path) }).ToList();
+        return new Model(part.Layer, part.Input, part.Output, part.Module, rows, under, Device);
+    }
+
+    /// <summary>
+    /// The layers <paramref name="start"/> … <paramref name="end"/> − 1 of a pipeline model as a model of its own,
+    /// sharing this one's parameters (e.g. the features before a classifier head: <c>Slice(0, n − 1)</c>).
+    /// </summary>
+    public Model Slice(int start, int end)
+    {
+        if (Spec is not Sequence sequence)
+            throw new ArgumentException($"only a pipeline can be sliced by index; this model is a single '{Spec.Describe()}'.");
+        if (start < 0 || end > sequence.Count || start >= end)
+            throw new ArgumentOutOfRangeException(nameof(start), $"[{start}, {end}) is not a non-empty range of the {sequence.Count} layers (0..{sequence.Count}).");
+        var children = sequence.Children;
+        var chosen = Enumerable.Range(start, end - start).Select(i => parts.Last(p => p.Path == children[i].Name)).ToList();
+        var modules = chosen.Select(p => (p.Path, p.Module)).ToList();
+        var rows = Rows.Where(r => chosen.Any(p => PathStartsWith(r.Path, p.Path))).ToList();
+        var under = parts.Where(p => chosen.Any(c => PathStartsWith(p.Path, c.Path))).ToList();
+        var spec = sequence.Slice(start, end - start);
+        var module = new SequenceModule(modules);
+        under.Insert(0, new ModelPart("", spec, chosen[0].Input, chosen[^1].Output, module));
+        return new Model(spec, chosen[0].Input, chosen[^1].Output, module, rows, under, Device);
+    }
+
+    static string Relative(string path, string prefix) =>
+        prefix.Length == 0 ? path : path == prefix ? "" : path[(prefix.Length + 1)..];
 
     /// <summary>
     /// Builds <paramref name="layer"/> for samples of shape <paramref name="input"/> (no batch dimension)
@@ -48,7 +90,7 @@ public sealed class Model
         var target = device ?? Devices.Default;
         var built = layer.Build(input, "");
         if (target.type != DeviceType.CPU) built.Module.to(target);
-        return new Model(layer, input, built, target);
+        return new Model(layer, input, built.Output, built.Module, built.Rows, built.Parts, target);
     }
 
     /// <summary>Runs the model on a batch [N, …input] (recording gradients when the caller does).</summary>
@@ -58,11 +100,22 @@ public sealed class Model
     /// The model's output for a batch in evaluation mode, under libtorch's inference mode (no autograd
     /// bookkeeping at all, cheaper than no_grad). The result cannot take part in training.
     /// </summary>
-    public Tensor Predict(Tensor batch)
+    public Tensor Predict(Tensor batch) => InEvaluationMode(() =>
     {
-        Eval();
         using var inference = inference_mode();
         return Module.forward(batch.device == Device ? batch : batch.to(Device));
+    });
+
+    /// <summary>
+    /// Runs <paramref name="read"/> with the model in evaluation mode, then puts back the mode it found:
+    /// evaluation, prediction and summaries leave training where it was.
+    /// </summary>
+    public T InEvaluationMode<T>(Func<T> read)
+    {
+        var wasTraining = Module.training;
+        Eval();
+        try { return read(); }
+        finally { if (wasTraining) Train(); }
     }
 
     /// <summary>All parameter values.</summary>
@@ -81,20 +134,21 @@ public sealed class Model
     }
 
     /// <summary>
-    /// Freezes the parameters of the layers whose path starts with <paramref name="pathPrefix"/> ("" = all):
-    /// training leaves them as they are. Their BatchNorm layers also keep their running statistics.
-    /// Returns the number of parameter values frozen.
+    /// Freezes, in place, the parameters of the layers whose path starts with <paramref name="pathPrefix"/>
+    /// ("" = all): training leaves them as they are. Their BatchNorm layers also keep their running
+    /// statistics. A model's parameters are shared native tensors, so this changes this model (and every
+    /// training state over it) rather than returning a new one. Returns the number of parameter values frozen.
     /// </summary>
-    public long Freeze(string pathPrefix = "") => Freeze(r => PathStartsWith(r.Path, pathPrefix));
+    public long FreezeInPlace(string pathPrefix = "") => FreezeInPlace(r => PathStartsWith(r.Path, pathPrefix));
 
-    /// <summary>Freezes the layers a predicate picks (see <see cref="Freeze(string)"/>).</summary>
-    public long Freeze(Func<LayerRow, bool> pick) => SetTrainable(pick, false);
+    /// <summary>Freezes, in place, the layers a predicate picks (see <see cref="FreezeInPlace(string)"/>).</summary>
+    public long FreezeInPlace(Func<LayerRow, bool> pick) => SetTrainable(pick, false);
 
-    /// <summary>Makes the layers under <paramref name="pathPrefix"/> trainable again ("" = all).</summary>
-    public long Unfreeze(string pathPrefix = "") => Unfreeze(r => PathStartsWith(r.Path, pathPrefix));
+    /// <summary>Makes the layers under <paramref name="pathPrefix"/> trainable again ("" = all), in place.</summary>
+    public long UnfreezeInPlace(string pathPrefix = "") => UnfreezeInPlace(r => PathStartsWith(r.Path, pathPrefix));
 
-    /// <summary>Makes the layers a predicate picks trainable again.</summary>
-    public long Unfreeze(Func<LayerRow, bool> pick) => SetTrainable(pick, true);
+    /// <summary>Makes the layers a predicate picks trainable again, in place.</summary>
+    public long UnfreezeInPlace(Func<LayerRow, bool> pick) => SetTrainable(pick, true);
 
     long SetTrainable(Func<LayerRow, bool> pick, bool trainable)
     {

@@ -65,7 +65,9 @@ public static class Checkpoint
     /// Saves everything a run needs to resume exactly: weights, optimiser state (moments, step counts,
     /// learning rates), epoch and step, and libtorch's random state.
     /// </summary>
-    public static void Save(TrainState state, string path) =>
+    public static void Save(TrainState state, string path)
+    {
+        state.EnsureLive("save a checkpoint of it");
         WriteAtomically(path, writer =>
         {
             writer.Write(Magic);
@@ -76,6 +78,7 @@ public static class Checkpoint
             using var rng = get_rng_state();
             rng.Save(writer);
         });
+    }
 
     /// <summary>
     /// Restores a state saved by <see cref="Save"/> into <paramref name="fresh"/> (the same model and
@@ -83,6 +86,7 @@ public static class Checkpoint
     /// </summary>
     public static TrainState Load(string path, TrainState fresh)
     {
+        fresh.EnsureLive("resume a checkpoint into it");
         Header? header = null;
         Read(path, reader =>
         {

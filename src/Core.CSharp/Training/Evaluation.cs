@@ -6,17 +6,28 @@ using static TorchSharp.torch;
 
 namespace NeuralVision.Training;
 
-/// <summary>Metrics of a model over a data set, in evaluation mode and without gradients.</summary>
+/// <summary>
+/// Metrics of a model over a data set, in evaluation mode and without gradients. Evaluation draws no
+/// random numbers and leaves the model in the mode it found it, so adding it to a run changes nothing
+/// that training sees.
+/// </summary>
 public static class Evaluation
 {
+    /// <summary>Samples per batch when evaluating a whole data set (the one setting for every evaluation).</summary>
+    public const int BatchSize = 1000;
+
+    /// <summary>The batches of <paramref name="data"/> in order, <see cref="BatchSize"/> at a time, as evaluation reads them.</summary>
+    public static IEnumerable<Batch> Batches(TensorData data) => Loader.InOrder(data, BatchSize).Epoch(1);
+
     /// <summary>
     /// Evaluates <paramref name="model"/> on <paramref name="batches"/>: each metric's figure, and
-    /// <c>val_loss</c> when a loss is given. The model is left in evaluation mode; the next training
-    /// epoch switches it back.
+    /// <c>val_loss</c> when a loss is given. The model's mode is put back as it was.
     /// </summary>
-    public static Dictionary<string, double> Evaluate(Model model, IEnumerable<Batch> batches, IReadOnlyList<Metric> metrics, Loss? loss = null, string prefix = "")
+    public static Dictionary<string, double> Evaluate(Model model, IEnumerable<Batch> batches, IReadOnlyList<Metric> metrics, Loss? loss = null, string prefix = "") =>
+        model.InEvaluationMode(() => EvaluateInMode(model, batches, metrics, loss, prefix));
+
+    static Dictionary<string, double> EvaluateInMode(Model model, IEnumerable<Batch> batches, IReadOnlyList<Metric> metrics, Loss? loss, string prefix)
     {
-        model.Eval();
         using var inference = inference_mode();
         var sums = metrics.Select(_ => (double[]?)null).ToArray();
         double lossSum = 0;
@@ -53,9 +64,8 @@ public static class Evaluation
     }
 
     /// <summary>The class predictions (arg-max) of a model over batches, in order.</summary>
-    public static long[] Predictions(Model model, IEnumerable<Batch> batches)
+    public static long[] Predictions(Model model, IEnumerable<Batch> batches) => model.InEvaluationMode(() =>
     {
-        model.Eval();
         using var noGrad = no_grad();
         var result = new List<long>();
         foreach (var batch in batches)
@@ -65,12 +75,11 @@ public static class Evaluation
             batch.Dispose();
         }
         return result.ToArray();
-    }
+    });
 
     /// <summary>The confusion matrix [true, predicted] of a classifier over batches.</summary>
-    public static long[,] Confusion(Model model, IEnumerable<Batch> batches, int classes)
+    public static long[,] Confusion(Model model, IEnumerable<Batch> batches, int classes) => model.InEvaluationMode(() =>
     {
-        model.Eval();
         using var noGrad = no_grad();
         var counts = new double[classes * classes];
         foreach (var batch in batches)
@@ -85,5 +94,5 @@ public static class Evaluation
             for (int j = 0; j < classes; j++)
                 matrix[i, j] = (long)counts[i * classes + j];
         return matrix;
-    }
+    });
 }

@@ -64,6 +64,7 @@ public static class Train
         using var scope = NewDisposeScope();
         try
         {
+            state.EnsureLive("take a training step");
             var device = state.Model.Device;
             var inputs = batch.Inputs.device == device ? batch.Inputs : batch.Inputs.to(device);
             var targets = batch.Targets.device == device ? batch.Targets : batch.Targets.to(device);
@@ -87,13 +88,13 @@ public static class Train
             if (state.StepSchedule is var (schedule, baseLr))
                 SetLearningRate(state.Optimizer, schedule.At((int)state.Step, baseLr));
             state.Optimizer.step();
-            return state with
+            return state.Succeeded(state with
             {
                 Step = state.Step + 1,
                 EpochLossSum = state.EpochLossSum + value * batch.Count,
                 EpochSamples = state.EpochSamples + batch.Count,
                 LastLoss = value,
-            };
+            }, $"step {state.Step + 1} (epoch {Math.Max(1, state.Epoch)})");
         }
         finally
         {
@@ -107,6 +108,7 @@ public static class Train
     /// </summary>
     public static TrainState Epoch(TrainState state, IEnumerable<Batch> batches, ITrainingObserver? observer = null)
     {
+        state.EnsureLive("train an epoch");
         state.Model.Train();
         var current = state with { Epoch = state.Epoch + 1, EpochLossSum = 0, EpochSamples = 0 };
         using var e = batches.GetEnumerator();
@@ -122,10 +124,13 @@ public static class Train
 
     /// <summary>
     /// The run: an endless lazy sequence of epoch results, epoch k trained on <paramref name="batches"/>(k).
-    /// Take as many as wanted (Take, TakeWhile, EarlyStopping…).
+    /// Take as many as wanted (Take, TakeWhile, EarlyStopping…). The run consumes its start state, so it
+    /// can be enumerated once: a second enumeration throws <see cref="ConsumedStateException"/> instead of
+    /// silently training on from the changed weights with its epoch counter reset.
     /// </summary>
     public static IEnumerable<EpochResult> Run(TrainState start, Func<int, IEnumerable<Batch>> batches, ITrainingObserver? observer = null, int? stepsPerEpoch = null)
     {
+        start.EnsureLive("run (enumerate) training from this state");
         var state = start;
         while (true)
         {

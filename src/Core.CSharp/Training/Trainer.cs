@@ -69,8 +69,7 @@ public sealed record Trainer
         IEnumerable<EpochResult> run = Train.Run(state, loader, progress);
         if (validation is not null)
         {
-            var batches = Loader.Create(validation, 1000, shuffle: false);
-            run = run.Evaluate(() => batches.Epoch(1), MetricList.ToArray());
+            run = run.Evaluate(() => Evaluation.Batches(validation), MetricList.ToArray());
         }
         if (EpochSchedule is not null) run = run.Schedule(EpochSchedule);
         if (CheckpointPath is not null) run = run.CheckpointEvery(CheckpointPath);

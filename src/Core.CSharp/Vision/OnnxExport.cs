@@ -18,14 +18,10 @@ public sealed class OnnxExport
     const string OutputName = "output";
 
     readonly GraphProto graph = new() { Name = "neuralvision" };
-    readonly Dictionary<Layer, LayerRow> rowOf = new(ReferenceEqualityComparer.Instance);
+    readonly Dictionary<string, LayerRow> rowAt;
     int counter;
 
-    OnnxExport(Model model)
-    {
-        var leaves = OnnxImport.Leaves(model.Spec).ToList();
-        for (int i = 0; i < leaves.Count; i++) rowOf[leaves[i]] = model.Rows[i];
-    }
+    OnnxExport(Model model) => rowAt = model.Rows.ToDictionary(r => r.Path);
 
     /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> (atomically) and returns the ONNX model.</summary>
     public static ModelProto Save(Model model, string path)
@@ -48,47 +44,30 @@ public sealed class OnnxExport
         return result;
     }
 
-    (string Name, Shape Shape) Emit(Layer layer, string input, Shape shape, string path)
+    // Combinators are read through their wiring (evaluation mode: auxiliary heads are left out); leaves map to nodes.
+    (string Name, Shape Shape) Emit(Layer layer, string input, Shape shape, string path) => layer switch
     {
-        switch (layer)
-        {
-            case Sequence s:
-                var current = (input, shape);
-                for (int i = 0; i < s.Layers.Count; i++) current = Emit(s.Layers[i], current.input, current.shape, $"{path}{i}.");
-                return current;
-            case Named n:
-                return Emit(n.Inner, input, shape, path);
-            case Residual r:
-            {
-                var body = Emit(r.Body, input, shape, path + "body.");
-                var shortcut = r.Projection is null ? input : Emit(r.Projection, input, shape, path + "projection.").Name;
-                return (Add("Add", [body.Name, shortcut]), body.Shape);
-            }
-            case Concat c:
-            {
-                var outs = c.Branches.Select((b, i) => Emit(b, input, shape, $"{path}{i}.")).ToList();
-                return (Add("Concat", outs.Select(o => o.Name), ("axis", 1L)), layer.OutputShape(shape));
-            }
-            case Heads h:
-            {
-                var outs = h.Branches.Select((b, i) => Emit(b, input, shape, $"{path}{i}.")).Select(o => Add("Flatten", [o.Name], ("axis", 1L))).ToList();
-                return (Add("Concat", outs, ("axis", 1L)), layer.OutputShape(shape));
-            }
-            case Skip k:
-            {
-                var inner = Emit(k.Inner, input, shape, path + "inner.");
-                return (Add("Concat", [input, inner.Name], ("axis", 1L)), layer.OutputShape(shape));
-            }
-            case Auxiliary a:
-                return Emit(a.Main, input, shape, path + "main.");
-            default:
-                return (Leaf(layer, input, shape), layer.OutputShape(shape));
-        }
+        Combinator c => c.Wire(new OnnxWiring(this, c, path), (input, shape)),
+        Named n => Emit(n.Inner, input, shape, path),
+        _ => (Leaf(layer, input, shape, path), layer.OutputShape(shape)),
+    };
+
+    /// <summary>A combinator's wiring read as ONNX nodes: each value is a graph name with its sample shape.</summary>
+    sealed class OnnxWiring(OnnxExport export, Combinator owner, string path) : IWiring<(string Name, Shape Shape)>
+    {
+        public bool Training => false;
+        public (string Name, Shape Shape) Child(int index, (string Name, Shape Shape) input) =>
+            export.Emit(owner.Children[index].Layer, input.Name, input.Shape, LayerTree.ChildPath(path, owner.ChildName(index)));
+        public (string Name, Shape Shape) Add((string Name, Shape Shape) a, (string Name, Shape Shape) b) => (export.Add("Add", [a.Name, b.Name]), a.Shape);
+        public (string Name, Shape Shape) Multiply((string Name, Shape Shape) a, (string Name, Shape Shape) b) => (export.Add("Mul", [a.Name, b.Name]), a.Shape);
+        public (string Name, Shape Shape) Concat(IReadOnlyList<(string Name, Shape Shape)> parts) =>
+            (export.Add("Concat", parts.Select(p => p.Name), ("axis", 1L)), parts[0].Shape.With(0, parts.Sum(p => p.Shape[0])));
+        public (string Name, Shape Shape) Flatten((string Name, Shape Shape) value) => (export.Add("Flatten", [value.Name], ("axis", 1L)), new Shape(value.Shape.Elements));
     }
 
-    string Leaf(Layer layer, string x, Shape shape)
+    string Leaf(Layer layer, string x, Shape shape, string path)
     {
-        var state = rowOf[layer].Module.state_dict();
+        var state = rowAt[path].Module.state_dict();
         string W(string name) => Initialiser(state[name]);
         switch (layer)
         {
@@ -153,7 +132,7 @@ public sealed class OnnxExport
             case Identity:
                 return Add("Identity", [x]);
             default:
-                throw new NotSupportedException($"layer {rowOf[layer].Path} '{layer}' has no ONNX form here (lambdas, layer norm and GELU are not exported).");
+                throw new NotSupportedException($"layer {path} '{layer}' has no ONNX form here (lambdas, layer norm and GELU are not exported).");
         }
     }
 

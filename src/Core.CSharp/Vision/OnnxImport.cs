@@ -58,7 +58,7 @@ public sealed class OnnxImport
     /// <summary>Loads the graph's weights into a model built from <see cref="Layer"/> (any input size).</summary>
     public void Load(Model model)
     {
-        var leaves = Leaves(model.Spec).ToList();
+        var leaves = LayerTree.Leaves(model.Spec).Select(l => l.Layer).ToList();
         if (leaves.Count != model.Rows.Count)
             throw new OnnxImportException($"{source}: the model has {model.Rows.Count} layers, the graph's pipeline {leaves.Count}; build it from this import's Layer.");
         using var noGrad = no_grad();
@@ -86,18 +86,6 @@ public sealed class OnnxImport
         }
     }
 
-    /// <summary>The leaf layers of a pipeline in the order <see cref="Model.Build"/> lists them.</summary>
-    internal static IEnumerable<Layer> Leaves(Layer layer) => layer switch
-    {
-        Sequence s => s.Layers.SelectMany(Leaves),
-        Named n => Leaves(n.Inner),
-        Residual r => Leaves(r.Body).Concat(r.Projection is null ? [] : Leaves(r.Projection)),
-        Concat c => c.Branches.SelectMany(Leaves),
-        Heads h => h.Branches.SelectMany(Leaves),
-        Skip k => Leaves(k.Inner),
-        Auxiliary a => Leaves(a.Main).Concat(Leaves(a.Aux)),
-        _ => [layer],
-    };
 
     /// <summary>The pipeline from tensor <paramref name="from"/> to tensor <paramref name="to"/>.</summary>
     Layer Chain(string from, string to) => Chain([], from, to);
@@ -139,7 +127,7 @@ public sealed class OnnxImport
         NodeProto StartOf(string end) => next.Single(n => Reaches(n, end));
         var (a, b) = (add.Input[0], add.Input[1]);
         var (pathA, pathB) = (ChainFrom(StartOf(a), a), ChainFrom(StartOf(b), b));
-        bool aLonger = Leaves(pathA).Count() >= Leaves(pathB).Count();
+        bool aLonger = LayerTree.Leaves(pathA).Count() >= LayerTree.Leaves(pathB).Count();
         return (new Residual(aLonger ? pathA : pathB, aLonger ? pathB : pathA), add.Output[0]);
     }
 

@@ -69,7 +69,7 @@ public static class Pretrained
         var backbone = ResNet18Backbone();
         // The graph ends in a 7×7 average pool made for 224×224 inputs; an adaptive pool takes its place.
         var features = backbone.Layer is Sequence { Layers: [.., Pool2d { Kind: PoolKind.Average }] } s
-            ? new Sequence(new ValueList<Layer>(s.Layers.Take(s.Layers.Count - 1)))
+            ? s[..^1]
             : throw new OnnxImportException("the ResNet-18 graph no longer ends in its average pool; update Pretrained.ResNet18Classifier.");
         var net = Net.Named("preprocess", Preprocess())
             .Then(Net.Named("backbone", features))

@@ -12,11 +12,9 @@ public static class Transfer
     /// </summary>
     public static Layer ReplaceHead(Layer net, Layer head)
     {
-        if (net is not Sequence s || s.Layers.Count < 2)
+        if (net is not Sequence { Count: >= 2 } pipeline)
             throw new ArgumentException($"{net} is not a pipeline with a head to replace.");
-        var last = s.Layers[^1];
-        var replacement = last is Named n ? new Named(n.Name, head) : head;
-        return new Sequence(new ValueList<Layer>(s.Layers.Take(s.Layers.Count - 1).Append(replacement)));
+        return LayerTree.Replace(net, pipeline.Children[^1].Name, head);
     }
 
     /// <summary>
