@@ -264,6 +264,22 @@ let treeTests =
             Expect.equal (seq.[1..2]) (Sequence.Of(linear 16, relu)) "F# slicing of a sequence"
             Expect.throwsT<ArgumentOutOfRangeException> (fun () -> model.Slice(2, 9) |> ignore) "a range past the end is refused"
         }
+        test "squeeze-and-excitation: x times a per-channel gate, with its summary, paths, freezing and shape checks" {
+            Seed.set 5L
+            let se = Layers.SqueezeExcite.Of(8L, 2L)
+            let model = Model.build [ 8; 6; 6 ] (conv2dSame 8 3 --> se)
+            Expect.equal [ for r in model.Rows -> r.Path ] [ "0"; "1.gate.0"; "1.gate.1"; "1.gate.2"; "1.gate.3"; "1.gate.4" ] "the gate's layers in the summary"
+            Expect.stringContains (model.Summary()) "total params: 660" "conv 8·8·9+8 = 584, gate 8·4+4 + 4·8+8 = 76"
+            let x = torch.rand(2L, 8L, 6L, 6L)
+            let y = model.Predict x
+            let features = (model.Slice(0, 1)).Predict x
+            let gate = (model.Part "1.gate").Predict features
+            Expect.equal (List.ofArray gate.shape) [ 2L; 8L; 1L; 1L ] "one factor per channel"
+            Expect.isTrue (y.allclose(features.mul gate, 1e-6, 1e-6)) "the output is the features times the gate"
+            Expect.equal (model.FreezeInPlace "1.gate") 76L "the gate's parameters freeze by path"
+            let e = shapeError [ 3; 6; 6 ] (Layers.SqueezeExcite.Of(8L, 2L))
+            Expect.stringContains e.Message "a factor that broadcasts over 3x6x6; it is 8x1x1" "a gate of the wrong width is a shape error at build time"
+        }
         test "rewriting the tree: replace a part by path, map over every layer" {
             let replaced = LayerTree.Replace(autoencoder, "decoder", linear 784)
             Expect.equal (LayerTree.At(replaced, "decoder")) (linear 784) "the decoder replaced, its name kept"

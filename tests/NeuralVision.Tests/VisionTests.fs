@@ -174,6 +174,11 @@ let exportTests =
             let diff = exportDifference net [ 3L; 16L; 16L ]
             Expect.isLessThan diff 1e-4f $"max |difference| {diff}"
         }
+        test "squeeze-and-excitation, a combinator written only as children and a wiring" {
+            let net = conv2dSame 16 3 --> relu --> Layers.SqueezeExcite.Of(16L, 4L) --> residual (Layers.SqueezeExcite.Of(16L, 4L)) --> globalAvgPool --> linear 5
+            let diff = exportDifference net [ 3L; 12L; 12L ]
+            Expect.isLessThan diff 1e-5f $"max |difference| {diff}"
+        }
         test "a lambda layer is refused by name" {
             let model = Model.Build(Net.Linear(2L).Then(Net.Lambda("double", System.Func<_, _>(fun (x: torch.Tensor) -> x.mul(torch.tensor 2.f)))), Shape(3L), torch.CPU)
             let e = Expect.throwsC (fun () -> OnnxExport.ToOnnx model |> ignore) id
