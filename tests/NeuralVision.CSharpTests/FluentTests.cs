@@ -60,7 +60,7 @@ static class FluentTests
             try
             {
                 var result = Trainer.For(Net.Conv2d(8, 3, padding: 1).ReLU().MaxPool(2).Flatten().Linear(10), input: [1, 28, 28])
-                    .Optimizer(new Adam(3e-3)).Loss(Loss.CrossEntropy()).Metrics(Metrics.Accuracy())
+                    .Optimiser(new Adam(3e-3)).Loss(Loss.CrossEntropy()).Metrics(Metrics.Accuracy())
                     .Batch(64).EarlyStopping(patience: 2).Checkpoints(Path.Combine(dir, "run.nvck")).Quiet()
                     .Fit(data.Train.Take(3000).ToData(), data.Test.Take(1000).ToData(), epochs: 4);
                 Check.That(result.History.Count is >= 1 and <= 4, $"{result.History.Count} epochs");

@@ -74,9 +74,11 @@ let private valueTests =
             let faster = Sgd(0.1, Momentum = 0.9).WithLearningRate 0.5
             Expect.equal faster (Sgd(0.5, Momentum = 0.9) :> Optimiser) "only the rate changed"
         }
-        test "Nesterov without momentum is refused" {
-            use p = new Modules.Parameter(torch.zeros(2L))
-            Expect.throwsT<ArgumentException> (fun () -> Sgd(0.1, Nesterov = true).Create([ p ]) |> ignore) "needs momentum"
+        test "Nesterov without momentum is refused, with one group or several" {
+            let nesterov = Sgd(0.1, Nesterov = true)
+            Expect.throwsT<ArgumentException> (fun () -> nesterov.Minimise(Func<_, _>(fun w -> w.square().sum()), [| 1.0 |], 1) |> ignore) "one group: needs momentum"
+            let model = NeuralVision.Model.build [ 2 ] (NeuralVision.Layers.Sequence.Of(NeuralVision.Layers.Net.Named("a", NeuralVision.Layers.Net.Linear 2L), NeuralVision.Layers.Net.Named("b", NeuralVision.Layers.Net.Linear 1L)))
+            Expect.throwsT<ArgumentException> (fun () -> NeuralVision.Training.Train.Start(model, nesterov, NeuralVision.Losses.Loss.Mse(), groups = [| struct ("a", 0.1); struct ("", 0.01) |]) |> ignore) "groups: needs momentum"
         }
     ]
 

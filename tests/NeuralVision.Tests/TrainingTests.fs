@@ -331,7 +331,7 @@ let callbackTests =
                 "the same values with lower-is-better: best at epoch 1 (0.5), worse at 2 and 3, stop"
             let rates =
                 results.ReduceOnPlateau(Optim.ReduceOnPlateau(Factor = 0.5, Patience = 1), "gain_loss") |> Seq.map _.LearningRate |> List.ofSeq
-            Expect.equal (Train.LearningRate state.Optimizer) 0.025 $"the plateau lowers the rate after two epochs without a higher value each time (rates seen {rates})"
+            Expect.equal state.LearningRate 0.025 $"the plateau lowers the rate after two epochs without a higher value each time (rates seen {rates})"
             Expect.isTrue (Metric.accuracy.HigherIsBetter && not Metric.mse.HigherIsBetter) "metrics carry their direction"
         }
         test "watching a figure the run does not have is refused with the names it has" {
@@ -370,7 +370,7 @@ let optionTests =
             let observer =
                 { new ITrainingObserver with
                     member _.EpochStarted(_, _) = ()
-                    member _.StepFinished s = rates.Add(Train.LearningRate s.Optimizer)
+                    member _.StepFinished s = rates.Add(s.LearningRate)
                     member _.EpochFinished _ = () }
             Train.startScheduled schedule (adam 0.01) crossEntropy model
             |> fun s -> Train.Run(s, batchesInOrder 64 train, observer)

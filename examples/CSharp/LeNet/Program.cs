@@ -10,7 +10,7 @@ using NeuralVision.Vision;
 Seeding.Seed(0);
 var (train, test) = Mnist.Load().ToData().Split(0.2, 0);
 var result = Trainer.For(LeNet.Classic(10), input: [1, 28, 28])
-    .Optimizer(new Adam(1e-3)).Loss(Loss.CrossEntropy()).Metrics(Metrics.Accuracy())
+    .Optimiser(new Adam(1e-3)).Loss(Loss.CrossEntropy()).Metrics(Metrics.Accuracy())
     .Batch(100).Quiet()
     .Fit(train, test, epochs: args.Contains("quick") ? 6 : 20);
 foreach (var epoch in result.History) Console.WriteLine(epoch);

@@ -13,7 +13,7 @@ var (train, test) = wine.ToData().Split(0.3, 0);
 var norm = Normalisation.Fit(train.Inputs);
 var net = Net.Linear(16).ReLU().Linear(3);
 var result = Trainer.For(net, input: [13])
-    .Optimizer(new Adam(1e-3)).Loss(Loss.CrossEntropy()).Metrics(Metrics.Accuracy())
+    .Optimiser(new Adam(1e-3)).Loss(Loss.CrossEntropy()).Metrics(Metrics.Accuracy())
     .Batch(10).Quiet()
     .Fit(norm.Apply(train), norm.Apply(test), epochs: args.Contains("quick") ? 200 : 500);
 Console.WriteLine(result.Model.Summary());

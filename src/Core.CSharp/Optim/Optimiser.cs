@@ -5,9 +5,10 @@ using static TorchSharp.torch;
 namespace NeuralVision.Optim;
 
 /// <summary>
-/// An optimiser as a value: its algorithm and hyper-parameters, immutable and comparable.
-/// Create gives the TorchSharp optimiser that updates a set of parameters; the update
-/// rules are libtorch's and TorchSharp's, which follow PyTorch's step for step (tested against PyTorch).
+/// An optimiser as a value: the update rule, its algorithm and hyper-parameters, immutable and comparable.
+/// Training makes from it an updater (TorchSharp's optimiser, which holds the per-weight state and
+/// changes the weights in place); the update rules are TorchSharp's, which follow PyTorch's step for
+/// step (tested against PyTorch).
 /// </summary>
 public abstract record Optimiser
 {
@@ -17,11 +18,14 @@ public abstract record Optimiser
     /// <summary>The same optimiser with another learning rate.</summary>
     public abstract Optimiser WithLearningRate(double lr);
 
-    /// <summary>A TorchSharp optimiser over <paramref name="parameters"/>.</summary>
-    public abstract optim.Optimizer Create(IEnumerable<Parameter> parameters);
+    /// <summary>
+    /// The updater over groups of parameters, each with its own learning rate (one group at <see cref="LearningRate"/>
+    /// in the common case; a new head faster than a pretrained backbone in transfer learning).
+    /// </summary>
+    internal abstract optim.Optimizer CreateUpdater(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups);
 
-    /// <summary>A TorchSharp optimiser over groups of parameters, each with its own learning rate (e.g. a new head faster than a pretrained backbone).</summary>
-    public abstract optim.Optimizer Create(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups);
+    /// <summary>The updater over one group of parameters at <see cref="LearningRate"/>.</summary>
+    internal optim.Optimizer CreateUpdater(IEnumerable<Parameter> parameters) => CreateUpdater([(parameters, LearningRate)]);
 
     /// <summary>
     /// Minimises a plain function of a parameter vector from <paramref name="start"/> for
@@ -31,7 +35,7 @@ public abstract record Optimiser
     {
         Native.TorchNative.EnsureLoaded();
         using var w = new Parameter(tensor(start, dtype: float64));
-        using var optimizer = Create([w]);
+        using var optimizer = CreateUpdater([w]);
         var path = new double[steps + 1][];
         path[0] = (double[])start.Clone();
         for (int i = 1; i <= steps; i++)
@@ -53,15 +57,8 @@ public sealed record Sgd(double Lr, double Momentum = 0, double Dampening = 0, b
     public override double LearningRate => Lr;
     /// <inheritdoc/>
     public override Optimiser WithLearningRate(double lr) => this with { Lr = lr };
-    /// <inheritdoc/>
-    public override optim.Optimizer Create(IEnumerable<Parameter> parameters)
-    {
-        if (Nesterov && (Momentum <= 0 || Dampening != 0))
-            throw new ArgumentException("Nesterov momentum needs momentum > 0 and dampening 0.");
-        return optim.SGD(parameters, Lr, Momentum, Dampening, WeightDecay, Nesterov);
-    }
-    /// <inheritdoc/>
-    public override optim.Optimizer Create(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
+    internal override optim.Optimizer CreateUpdater(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
+        Nesterov && (Momentum <= 0 || Dampening != 0) ? throw new ArgumentException("Nesterov momentum needs momentum > 0 and dampening 0.") :
         optim.SGD(groups.Select(g => new SGD.ParamGroup(g.Parameters, g.Lr, Momentum, Dampening, WeightDecay, Nesterov)), Lr, Momentum, Dampening, WeightDecay, Nesterov);
 }
 
@@ -72,27 +69,20 @@ public sealed record Rprop(double Lr = 0.01, double EtaMinus = 0.5, double EtaPl
     public override double LearningRate => Lr;
     /// <inheritdoc/>
     public override Optimiser WithLearningRate(double lr) => this with { Lr = lr };
-    /// <inheritdoc/>
-    public override optim.Optimizer Create(IEnumerable<Parameter> parameters) =>
-        optim.Rprop(parameters, Lr, EtaMinus, EtaPlus, MinStep, MaxStep);
-    /// <inheritdoc/>
-    public override optim.Optimizer Create(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
+    internal override optim.Optimizer CreateUpdater(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
         optim.Rprop(groups.Select(g => new TorchSharp.Modules.Rprop.ParamGroup(g.Parameters, g.Lr, EtaMinus, EtaPlus, MinStep, MaxStep)), Lr, EtaMinus, EtaPlus, MinStep, MaxStep);
 }
 
 /// <summary>RMSprop: steps scaled by a moving average of squared gradients; optionally centred and with momentum.</summary>
+/// <remarks>TorchSharp's RMSProp parameter group takes eps before alpha (its optim.RMSProp the other way round): named arguments.</remarks>
 public sealed record RmsProp(double Lr = 0.01, double Alpha = 0.99, double Eps = 1e-8, double WeightDecay = 0, double Momentum = 0, bool Centered = false) : Optimiser
 {
     /// <inheritdoc/>
     public override double LearningRate => Lr;
     /// <inheritdoc/>
     public override Optimiser WithLearningRate(double lr) => this with { Lr = lr };
-    /// <inheritdoc/>
-    public override optim.Optimizer Create(IEnumerable<Parameter> parameters) =>
-        optim.RMSProp(parameters, Lr, Alpha, Eps, WeightDecay, Momentum, Centered);
-    /// <inheritdoc/>
-    public override optim.Optimizer Create(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
-        optim.RMSProp(groups.Select(g => new RMSProp.ParamGroup(g.Parameters, g.Lr, Alpha, Eps, WeightDecay, Momentum, Centered)), Lr, Alpha, Eps, WeightDecay, Momentum, Centered);
+    internal override optim.Optimizer CreateUpdater(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
+        optim.RMSProp(groups.Select(g => new RMSProp.ParamGroup(g.Parameters, lr: g.Lr, eps: Eps, alpha: Alpha, weight_decay: WeightDecay, momentum: Momentum, centered: Centered)), Lr, Alpha, Eps, WeightDecay, Momentum, Centered);
 }
 
 /// <summary>Adagrad: steps scaled by the root of the sum of all squared gradients so far.</summary>
@@ -102,11 +92,7 @@ public sealed record Adagrad(double Lr = 0.01, double LrDecay = 0, double Weight
     public override double LearningRate => Lr;
     /// <inheritdoc/>
     public override Optimiser WithLearningRate(double lr) => this with { Lr = lr };
-    /// <inheritdoc/>
-    public override optim.Optimizer Create(IEnumerable<Parameter> parameters) =>
-        optim.Adagrad(parameters, Lr, LrDecay, WeightDecay, 0, Eps);
-    /// <inheritdoc/>
-    public override optim.Optimizer Create(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
+    internal override optim.Optimizer CreateUpdater(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
         optim.Adagrad(groups.Select(g => new TorchSharp.Modules.Adagrad.ParamGroup(g.Parameters, g.Lr, LrDecay, WeightDecay, 0, Eps)), Lr, LrDecay, WeightDecay, 0, Eps);
 }
 
@@ -117,11 +103,7 @@ public sealed record Adam(double Lr = 1e-3, double Beta1 = 0.9, double Beta2 = 0
     public override double LearningRate => Lr;
     /// <inheritdoc/>
     public override Optimiser WithLearningRate(double lr) => this with { Lr = lr };
-    /// <inheritdoc/>
-    public override optim.Optimizer Create(IEnumerable<Parameter> parameters) =>
-        optim.Adam(parameters, Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad);
-    /// <inheritdoc/>
-    public override optim.Optimizer Create(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
+    internal override optim.Optimizer CreateUpdater(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
         optim.Adam(groups.Select(g => new TorchSharp.Modules.Adam.ParamGroup(g.Parameters, g.Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad)), Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad);
 }
 
@@ -132,10 +114,6 @@ public sealed record AdamW(double Lr = 1e-3, double Beta1 = 0.9, double Beta2 = 
     public override double LearningRate => Lr;
     /// <inheritdoc/>
     public override Optimiser WithLearningRate(double lr) => this with { Lr = lr };
-    /// <inheritdoc/>
-    public override optim.Optimizer Create(IEnumerable<Parameter> parameters) =>
-        optim.AdamW(parameters, Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad);
-    /// <inheritdoc/>
-    public override optim.Optimizer Create(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
+    internal override optim.Optimizer CreateUpdater(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
         optim.AdamW(groups.Select(g => new TorchSharp.Modules.AdamW.ParamGroup(g.Parameters, g.Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad)), Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad);
 }

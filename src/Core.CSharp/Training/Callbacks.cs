@@ -87,8 +87,8 @@ public static class Callbacks
         double? baseLr = null;
         foreach (var r in run)
         {
-            baseLr ??= Train.LearningRate(r.State.Optimizer);
-            Train.SetLearningRate(r.State.Optimizer, schedule.At(r.Epoch, baseLr.Value));
+            baseLr ??= r.State.LearningRate;
+            Train.SetLearningRate(r.State.Updater, schedule.At(r.Epoch, baseLr.Value));
             yield return r;
         }
     }
@@ -103,8 +103,8 @@ public static class Callbacks
         foreach (var r in run)
         {
             var directed = plateau with { HigherIsBetter = r.IsHigherBetter(monitor, "the plateau schedule") };
-            state = directed.Next(state ?? directed.Start(Train.LearningRate(r.State.Optimizer)), r[monitor]);
-            Train.SetLearningRate(r.State.Optimizer, state.Lr);
+            state = directed.Next(state ?? directed.Start(r.State.LearningRate), r[monitor]);
+            Train.SetLearningRate(r.State.Updater, state.Lr);
             yield return r;
         }
     }

@@ -72,9 +72,9 @@ public static class Checkpoint
         {
             writer.Write(Magic);
             writer.Write(Version);
-            writer.Write(JsonSerializer.Serialize(new Header(state.Epoch, state.Step, state.LastLoss, state.Optimizer.GetType().Name, state.Model.Spec.ToString())));
+            writer.Write(JsonSerializer.Serialize(new Header(state.Epoch, state.Step, state.LastLoss, state.Updater.GetType().Name, state.Model.Spec.ToString())));
             state.Model.Module.save(writer);
-            ((OptimizerHelper)state.Optimizer).save_state_dict(writer);
+            ((OptimizerHelper)state.Updater).save_state_dict(writer);
             using var rng = get_rng_state();
             rng.Save(writer);
         });
@@ -94,11 +94,11 @@ public static class Checkpoint
             var version = reader.ReadInt32();
             if (version != Version) throw new InvalidDataException($"it has format version {version}; this library reads {Version}");
             header = JsonSerializer.Deserialize<Header>(reader.ReadString()) ?? throw new InvalidDataException("its header is empty");
-            if (header.Optimizer != fresh.Optimizer.GetType().Name)
-                throw new CheckpointException($"{path} holds a {header.Optimizer} state but the run uses {fresh.Optimizer.GetType().Name}; resume with the same optimiser.");
+            if (header.Optimizer != fresh.Updater.GetType().Name)
+                throw new CheckpointException($"{path} holds a {header.Optimizer} state but the run uses {fresh.Updater.GetType().Name}; resume with the same optimiser.");
             fresh.Model.Module.load(reader);
             // Outside any dispose scope: restored optimiser buffers must outlive this call (see TorchSharp's OptimizerHelper).
-            ((OptimizerHelper)fresh.Optimizer).load_state_dict(reader);
+            ((OptimizerHelper)fresh.Updater).load_state_dict(reader);
             using var rng = Tensor.Load(reader);
             set_rng_state(rng);
         });

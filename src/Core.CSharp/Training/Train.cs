@@ -46,12 +46,15 @@ public static class Train
             throw new ArgumentException("the model has no trainable parameters (all frozen?); unfreeze some before training.");
         if (stepSchedule is { PerStep: false })
             throw new ArgumentException($"{stepSchedule} changes the rate per epoch; apply it to the run with Callbacks.Schedule instead.");
-        var optimizer = groups is null
-            ? optimiser.Create(flatten ? [FlatParameters.Flatten(trainable)] : trainable)
-            : optimiser.Create(GroupsByPath(model, groups)
+        var updater = groups is null
+            ? optimiser.CreateUpdater(flatten ? [FlatParameters.Flatten(trainable)] : trainable)
+            : optimiser.CreateUpdater(GroupsByPath(model, groups)
                 .Select(g => (flatten ? [FlatParameters.Flatten(g.Parameters.ToList())] : g.Parameters, g.Lr)).ToList());
-        return new TrainState(model, optimizer, loss, ClipGradNorm: clipGradNorm,
-            StepSchedule: stepSchedule is null ? null : (stepSchedule, optimiser.LearningRate));
+        return new TrainState(model, updater, loss)
+        {
+            ClipGradNorm = clipGradNorm,
+            StepSchedule = stepSchedule is null ? null : (stepSchedule, optimiser.LearningRate),
+        };
     }
 
     /// <summary>
@@ -68,7 +71,7 @@ public static class Train
             var device = state.Model.Device;
             var inputs = batch.Inputs.device == device ? batch.Inputs : batch.Inputs.to(device);
             var targets = batch.Targets.device == device ? batch.Targets : batch.Targets.to(device);
-            state.Optimizer.zero_grad();
+            state.Updater.zero_grad();
             Tensor loss;
             try { loss = state.Loss.Compute(state.Model.Forward(inputs), targets); }
             catch (Exception e) when (BatchTooLargeException.IsAllocationFailure(e))
@@ -84,10 +87,10 @@ public static class Train
                 throw new BatchTooLargeException(batch.Count, BatchTooLargeException.FirstLine(e), e);
             }
             if (state.ClipGradNorm is { } maxNorm)
-                nn.utils.clip_grad_norm_(state.Optimizer.parameters(), maxNorm);
+                nn.utils.clip_grad_norm_(state.Updater.parameters(), maxNorm);
             if (state.StepSchedule is var (schedule, baseLr))
-                SetLearningRate(state.Optimizer, schedule.At((int)state.Step, baseLr));
-            state.Optimizer.step();
+                SetLearningRate(state.Updater, schedule.At((int)state.Step, baseLr));
+            state.Updater.step();
             return state.Succeeded(state with
             {
                 Step = state.Step + 1,
@@ -140,7 +143,7 @@ public static class Train
             state = Epoch(state, batches(epoch), observer);
             if (state.EpochSamples == 0)
                 throw new InvalidOperationException($"epoch {epoch} had no batches; the data set is empty or the batch size exceeds it with drop-last.");
-            var result = new EpochResult(state.Epoch, state.EpochLoss, ImmutableDictionary<string, double>.Empty, state, clock.Elapsed, LearningRate(state.Optimizer));
+            var result = new EpochResult(state.Epoch, state.EpochLoss, ImmutableDictionary<string, double>.Empty, state, clock.Elapsed, state.LearningRate);
             observer?.EpochFinished(result);
             yield return result;
         }
@@ -163,11 +166,8 @@ public static class Train
         return groups.Select((g, i) => ((IEnumerable<Parameter>)buckets[i], g.Lr)).Where(g => g.Item1.Any()).ToList();
     }
 
-    /// <summary>The learning rate of the optimiser's first parameter group.</summary>
-    public static double LearningRate(optim.Optimizer optimizer) => optimizer.ParamGroups.First().LearningRate;
-
-    /// <summary>Sets the learning rate of every parameter group.</summary>
-    public static void SetLearningRate(optim.Optimizer optimizer, double lr)
+    /// <summary>Sets the learning rate of every parameter group (the one change a run makes to its updater's settings).</summary>
+    internal static void SetLearningRate(optim.Optimizer optimizer, double lr)
     {
         foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
     }

@@ -14,28 +14,42 @@ namespace NeuralVision.Training;
 /// buffers): the state a step returns is the only live one, and stepping, running or saving a consumed
 /// state (or a copy made from it with <c>with</c>) throws <see cref="ConsumedStateException"/>.
 /// </remarks>
-/// <param name="Model">The model being trained.</param>
-/// <param name="Optimizer">The TorchSharp optimiser over the model's trainable parameters.</param>
-/// <param name="Loss">The loss.</param>
-/// <param name="Epoch">The epoch in progress (from 1), or the last completed between epochs; 0 before the first.</param>
-/// <param name="Step">Steps completed over the whole run.</param>
-/// <param name="EpochLossSum">Σ loss × batch size over the current epoch.</param>
-/// <param name="EpochSamples">Samples seen in the current epoch.</param>
-/// <param name="LastLoss">The loss of the last step (NaN before any).</param>
-/// <param name="ClipGradNorm">Gradients are rescaled to at most this global L2 norm when set.</param>
-/// <param name="StepSchedule">A per-step learning-rate schedule (one-cycle), with its base rate.</param>
-public sealed record TrainState(
-    Model Model,
-    optim.Optimizer Optimizer,
-    Loss Loss,
-    int Epoch = 0,
-    long Step = 0,
-    double EpochLossSum = 0,
-    long EpochSamples = 0,
-    double LastLoss = double.NaN,
-    double? ClipGradNorm = null,
-    (Optim.Schedule Schedule, double BaseLr)? StepSchedule = null)
+public sealed record TrainState
 {
+    internal TrainState(Model model, optim.Optimizer updater, Loss loss)
+    {
+        Model = model;
+        Updater = updater;
+        Loss = loss;
+    }
+
+    /// <summary>The model being trained.</summary>
+    public Model Model { get; init; }
+    /// <summary>TorchSharp's optimiser over the trainable parameters: the per-weight state and the in-place update.</summary>
+    internal optim.Optimizer Updater { get; }
+    /// <summary>The loss.</summary>
+    public Loss Loss { get; init; }
+    /// <summary>The epoch in progress (from 1), or the last completed between epochs; 0 before the first.</summary>
+    public int Epoch { get; init; }
+    /// <summary>Steps completed over the whole run.</summary>
+    public long Step { get; init; }
+    /// <summary>Σ loss × batch size over the current epoch.</summary>
+    public double EpochLossSum { get; init; }
+    /// <summary>Samples seen in the current epoch.</summary>
+    public long EpochSamples { get; init; }
+    /// <summary>The loss of the last step (NaN before any).</summary>
+    public double LastLoss { get; init; } = double.NaN;
+    /// <summary>Gradients are rescaled to at most this global L2 norm when set.</summary>
+    public double? ClipGradNorm { get; init; }
+    /// <summary>A per-step learning-rate schedule (one-cycle), with its base rate.</summary>
+    public (Optim.Schedule Schedule, double BaseLr)? StepSchedule { get; init; }
+
+    /// <summary>The learning rate the next step uses (of the first parameter group).</summary>
+    public double LearningRate => Updater.ParamGroups.First().LearningRate;
+
+    /// <summary>The learning rate of each parameter group, in order.</summary>
+    public IReadOnlyList<double> LearningRates => Updater.ParamGroups.Select(g => g.LearningRate).ToList();
+
     /// <summary>The mean loss over the current (or just finished) epoch.</summary>
     public double EpochLoss => EpochSamples == 0 ? double.NaN : EpochLossSum / EpochSamples;
 

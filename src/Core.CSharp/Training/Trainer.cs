@@ -16,14 +16,14 @@ public sealed record FitResult(Model Model, IReadOnlyList<EpochResult> History)
 
 /// <summary>
 /// The C# front door to training, an immutable builder:
-/// <c>Trainer.For(net, input: [1, 28, 28]).Optimizer(new Adam(1e-3)).Loss(Loss.CrossEntropy()).EarlyStopping(3).Fit(train, test, epochs: 20)</c>.
+/// <c>Trainer.For(net, input: [1, 28, 28]).Optimiser(new Adam(1e-3)).Loss(Loss.CrossEntropy()).EarlyStopping(3).Fit(train, test, epochs: 20)</c>.
 /// Each method returns a new trainer; <see cref="Fit"/> builds the model and runs the same fold as the F# API.
 /// </summary>
 public sealed record Trainer
 {
     Layer Net { get; init; } = null!;
     Shape Input { get; init; } = null!;
-    Optimiser Optimiser { get; init; } = new Adam();
+    Optimiser Rule { get; init; } = new Adam();
     Loss LossFunction { get; init; } = Losses.Loss.CrossEntropy();
     int BatchSize { get; init; } = 64;
     IReadOnlyList<Metric> MetricList { get; init; } = [];
@@ -31,14 +31,13 @@ public sealed record Trainer
     string? CheckpointPath { get; init; }
     Schedule? EpochSchedule { get; init; }
     double? Clip { get; init; }
-    ITrainingObserver? Observer { get; init; }
     bool Verbose { get; init; } = true;
 
     /// <summary>A trainer for <paramref name="net"/> built against samples of shape <paramref name="input"/>.</summary>
     public static Trainer For(Layer net, long[] input) => new() { Net = net, Input = new Shape(input) };
 
     /// <summary>The optimiser (default Adam 1e-3).</summary>
-    public Trainer Optimizer(Optimiser optimiser) => this with { Optimiser = optimiser };
+    public Trainer Optimiser(Optimiser optimiser) => this with { Rule = optimiser };
     /// <summary>The loss (default cross-entropy).</summary>
     public Trainer Loss(Loss loss) => this with { LossFunction = loss };
     /// <summary>Samples per step (default 64).</summary>
@@ -63,7 +62,7 @@ public sealed record Trainer
         if (Stopping is not null && validation is null)
             throw new ArgumentException("early stopping watches validation figures; pass validation data to Fit.");
         var model = Model.Build(Net, Input);
-        var state = Train.Start(model, Optimiser, LossFunction, Clip);
+        var state = Train.Start(model, Rule, LossFunction, Clip);
         var loader = Loader.Create(train, BatchSize);
         using var progress = Verbose ? new ConsoleProgress() : null;
         IEnumerable<EpochResult> run = Train.Run(state, loader, progress);
