@@ -13,7 +13,7 @@ let data = table.ToData()
 // Two features so the boundary can be drawn: mean radius (0) and mean texture (1); standardised.
 let twoFeatures = data.Map(fun x -> x.index_select(1L, torch.tensor([| 0L; 1L |])))
 let struct (train, test) = twoFeatures.Split(0.3, 0)
-let norm = Normalisation.Fit train.Inputs
+let norm = Standardisation.Fit train.Inputs
 // BCE wants a probability per sample and float targets 0/1 of the same shape [N, 1].
 let asBinary (d: TensorData) = TensorData(norm.Apply d.Inputs, d.Targets.to_type(torch.float32).unsqueeze(1L))
 let train', test' = asBinary train, asBinary test

@@ -14,7 +14,7 @@ let fit (table: Table) (net: Layer) epochs standardise =
     // then np.random.permutation of the training rows at every epoch; torch.manual_seed(0) for the weights.
     let numpy = NeuralVision.Tensors.NumPyRandomState 0u
     let struct (train, test) = table.ToData().SplitLikeScikitLearn(0.3, numpy)
-    let norm = if standardise then Some (Normalisation.Fit train.Inputs) else None
+    let norm = if standardise then Some (Standardisation.Fit train.Inputs) else None
     let prepare (d: TensorData) = match norm with Some n -> n.Apply d | None -> d
     let model = Model.build [ table.Width ] net
     let last =

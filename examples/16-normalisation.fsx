@@ -34,7 +34,7 @@ printfn "SGD 0.01: epochs to %.0f%% test accuracy — without BatchNorm %s, with
 
 // Raw 0–255 pixels against standardised ones (same net without BatchNorm).
 let scale255 (d: TensorData) = d.Map(fun x -> x.mul(torch.tensor 255.f))
-let norm = Normalisation.Fit train.Inputs
+let norm = Standardisation.Fit train.Inputs
 let raw, _ = curve (cnn false) (scale255 train) (scale255 test) 0.05
 let standard, _ = curve (cnn false) (norm.Apply train) (norm.Apply test) 0.05
 printfn "final test accuracy: raw 0–255 %.4f, standardised %.4f" raw.[raw.Length - 1] standard.[standard.Length - 1]

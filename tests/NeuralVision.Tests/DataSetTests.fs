@@ -189,7 +189,7 @@ let operationTests =
         }
         test "normalisation from the data gives mean 0 and std 1 per channel" {
             let x = torch.rand([| 200L; 3L; 4L; 4L |]).mul(torch.tensor 5.f).add(torch.tensor 2.f)
-            let n = Normalisation.Fit x
+            let n = Standardisation.Fit x
             let y = n.Apply x
             let float32Close = { absolute = 1e-5; relative = 1e-5 }
             Expect.floatClose float32Close (y.mean().item<float32>() |> float) 0.0 "mean"

@@ -10,7 +10,7 @@ using NeuralVision.Training;
 Seeding.Seed(0);
 var wine = Sklearn.Wine();
 var (train, test) = wine.ToData().Split(0.3, 0);
-var norm = Normalisation.Fit(train.Inputs);
+var norm = Standardisation.Fit(train.Inputs);
 var net = Net.Linear(16).ReLU().Linear(3);
 var result = Trainer.For(net, input: [13])
     .Optimiser(new Adam(1e-3)).Loss(Loss.CrossEntropy()).Metrics(Metrics.Accuracy())
