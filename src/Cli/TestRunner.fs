@@ -23,6 +23,17 @@ let parseSummary (text: string) : Counts option =
     | [| (true, p); (true, f); (true, s) |] -> Some { Passed = p; Failed = f; Skipped = s }
     | _ -> None
 
+/// The counts in an xunit.v3 XML report: the attributes of its <assembly> elements.
+let parseXunitReport (xml: string) : Counts option =
+    let assemblies = Xml.Linq.XDocument.Parse(xml).Descendants(Xml.Linq.XName.Get "assembly") |> List.ofSeq
+    let count (name: string) = assemblies |> List.sumBy (fun a -> int (a.Attribute(Xml.Linq.XName.Get name).Value))
+    if assemblies.IsEmpty then None
+    else Some { Passed = count "passed"; Failed = count "failed" + count "errors"; Skipped = count "skipped" + count "not-run" }
+
+/// An xunit.v3 test program (its core library beside it) reports through an XML file; an Expecto one
+/// through $NV_TEST_SUMMARY. Expecto's arguments (filters) are passed to Expecto programs only.
+let private isXunit (dll: string) = File.Exists(Path.Combine(Path.GetDirectoryName dll, "xunit.v3.core.dll"))
+
 /// Runs one test program; a crash or a missing summary counts as one failure.
 let private runOne (dll: string) (extraArgs: string list) : Counts =
     if not (File.Exists dll) then
@@ -31,13 +42,15 @@ let private runOne (dll: string) (extraArgs: string list) : Counts =
     else
         let summary = Path.GetTempFileName()
         try
+            let xunit = isXunit dll
             let info = ProcessStartInfo("dotnet", UseShellExecute = false)
             info.ArgumentList.Add dll
-            for a in extraArgs do info.ArgumentList.Add a
+            for a in (if xunit then [ "-xml"; summary; "-noColor" ] else extraArgs) do info.ArgumentList.Add a
             info.Environment.["NV_TEST_SUMMARY"] <- summary
             use p = Process.Start info
             p.WaitForExit()
-            match parseSummary (File.ReadAllText summary) with
+            let text = File.ReadAllText summary
+            match (if xunit then (if text.Length = 0 then None else parseXunitReport text) else parseSummary text) with
             | Some counts -> counts
             | None ->
                 eprintfn "%s ended (exit code %d) without a summary: counted as one failure" (Path.GetFileName dll) p.ExitCode

@@ -21,8 +21,8 @@ public sealed record FitResult(Model Model, IReadOnlyList<EpochResult> History)
 /// </summary>
 public sealed record Trainer
 {
-    Layer Net { get; init; } = null!;
-    Shape Input { get; init; } = null!;
+    // The model to train: built by Fit from a layer value and an input shape, or given built (e.g. pretrained).
+    Func<Model> MakeModel { get; init; } = null!;
     Optimiser Rule { get; init; } = new Adam();
     Loss LossFunction { get; init; } = Losses.Loss.CrossEntropy();
     int BatchSize { get; init; } = 64;
@@ -33,8 +33,11 @@ public sealed record Trainer
     double? Clip { get; init; }
     bool Verbose { get; init; } = true;
 
-    /// <summary>A trainer for <paramref name="net"/> built against samples of shape <paramref name="input"/>.</summary>
-    public static Trainer For(Layer net, long[] input) => new() { Net = net, Input = new Shape(input) };
+    /// <summary>A trainer for <paramref name="net"/>, built by <see cref="Fit"/> against samples of shape <paramref name="input"/>.</summary>
+    public static Trainer For(Layer net, long[] input) => new() { MakeModel = () => Model.Build(net, new Shape(input)) };
+
+    /// <summary>A trainer for a model already built (e.g. a pretrained one with a new head); Fit trains it in place.</summary>
+    public static Trainer For(Model model) => new() { MakeModel = () => model };
 
     /// <summary>The optimiser (default Adam 1e-3).</summary>
     public Trainer Optimiser(Optimiser optimiser) => this with { Rule = optimiser };
@@ -55,13 +58,13 @@ public sealed record Trainer
     /// <summary>No progress bar or epoch lines.</summary>
     public Trainer Quiet() => this with { Verbose = false };
 
-    /// <summary>Builds the model and trains it for up to <paramref name="epochs"/> epochs.</summary>
+    /// <summary>Builds the model (or takes the one given) and trains it for up to <paramref name="epochs"/> epochs.</summary>
     public FitResult Fit(TensorData train, TensorData? validation, int epochs)
     {
         if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "train for at least one epoch");
         if (Stopping is not null && validation is null)
             throw new ArgumentException("early stopping watches validation figures; pass validation data to Fit.");
-        var model = Model.Build(Net, Input);
+        var model = MakeModel();
         var state = Train.Start(model, Rule, LossFunction, Clip);
         var loader = Loader.Create(train, BatchSize);
         using var progress = Verbose ? new ConsoleProgress() : null;
