@@ -17,7 +17,7 @@ let firstLayerGradient (activation: Layer) depth =
     let model = Model.build [ 16 ] net
     let out = Model.forward model x
     out.sum().backward()
-    let first = model.Module.parameters() |> Seq.head
+    let first = (model.Parameters |> Seq.head).Value
     first.grad.norm().item<float32>() |> float
 let depths = [ 2 .. 10 ]
 let norms = [ for name, act in [ "sigmoid", sigmoid; "tanh", tanh; "relu", relu ] -> name, [| for d in depths -> firstLayerGradient act d |] ]
@@ -35,9 +35,9 @@ let confidentlyWrong loss =
     let model = Model.build [ 2 ] (linear 1 --> sigmoid)
     do
         use _ = torch.no_grad()
-        for p in model.Module.parameters() do p.zero_() |> ignore
+        for p in model.Parameters do p.Value.zero_() |> ignore
         // Weight −8 on the deciding feature: p ≈ 0 where the answer is 1 and the other way round.
-        (model.Module.parameters() |> Seq.head).add_(torch.tensor(array2D [ [ -8.f; 0.f ] ])) |> ignore
+        (model.Parameters |> Seq.head).Value.add_(torch.tensor(array2D [ [ -8.f; 0.f ] ])) |> ignore
     Train.start (sgd 0.5) loss model |> Train.runQuietly (batchesInOrder 512 (TensorData(xs, ys))) |> Seq.truncate 200 |> Seq.iter ignore
     (Model.forward model xs).gt(torch.tensor 0.5f).to_type(torch.float32).eq(ys).to_type(torch.float32).mean().item<float32>() |> float
 let accMse, accBce = confidentlyWrong mse, confidentlyWrong bce

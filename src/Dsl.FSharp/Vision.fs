@@ -42,7 +42,7 @@ module Transfer =
 [<RequireQualifiedAccess>]
 module Onnx =
     /// Writes a built model to ONNX (as it computes in evaluation mode).
-    let export (path: string) (model: Layers.Model) : unit = OnnxExport.Save(model, path) |> ignore
+    let export (path: string) (model: Layers.Model) : unit = OnnxExport.Save(model, path)
     /// Reads a convolutional ONNX graph into a built DSL model with its weights.
     let import (path: string) : Layers.Model = OnnxImport.Read(path).Build()
     /// The ImageNet-pretrained ResNet-18 (offline, from the ML.NET package) with a new `classes`-way head, for RGB inputs in 0..1.

@@ -2,7 +2,9 @@
 /// NetArchTest reads the compiled core, so a dependency hidden in a closure or an iterator counts too.
 module NeuralVision.Tests.ArchitectureTests
 
+open System
 open System.IO
+open System.Reflection
 open Expecto
 open NetArchTest.Rules
 
@@ -21,8 +23,39 @@ let private violations (index: int) =
             .ShouldNot().HaveDependencyOnAny(Array.ofList above).GetResult()
     if result.IsSuccessful then [] else [ for t in result.FailingTypeNames -> $"{t} (in {folder}) uses one of {above}" ]
 
+/// The TorchSharp types the public API may speak in: the tensor and what describes one. Modules,
+/// optimisers and parameters stay inside (TorchSharpEscape is the one named way out).
+let private tensorVocabulary = set [ "Tensor"; "Device"; "DeviceType"; "ScalarType"; "Generator" ]
+
+/// Public members of the core whose signature names a TorchSharp or ONNX type outside that vocabulary.
+let private leaks () =
+    let rec foreign (t: Type) : Type list =
+        if isNull t then [] else
+        let own =
+            if not t.HasElementType && not (isNull t.Namespace) && (t.Namespace.StartsWith "TorchSharp" || t.Namespace.StartsWith "Onnx") && not (tensorVocabulary.Contains t.Name)
+            then [ t ] else []
+        own
+        @ (if t.IsGenericType then t.GetGenericArguments() |> List.ofArray |> List.collect foreign else [])
+        @ (if t.HasElementType then foreign (t.GetElementType()) else [])
+    let flags = BindingFlags.Public ||| BindingFlags.Instance ||| BindingFlags.Static ||| BindingFlags.DeclaredOnly
+    [ for t in core.GetExportedTypes() do
+        if t <> typeof<NeuralVision.Layers.TorchSharpEscape> then
+            for x in foreign t.BaseType do yield $"{t.FullName} derives from {x.FullName}"
+            for m in t.GetMembers flags do
+                let types =
+                    match m with
+                    | :? MethodInfo as mi -> mi.ReturnType :: [ for p in mi.GetParameters() -> p.ParameterType ]
+                    | :? ConstructorInfo as ci -> [ for p in ci.GetParameters() -> p.ParameterType ]
+                    | :? PropertyInfo as pi -> [ pi.PropertyType ]
+                    | :? FieldInfo as fi -> [ fi.FieldType ]
+                    | _ -> []
+                for x in types |> List.collect foreign |> List.distinct do yield $"{t.FullName}.{m.Name} uses {x.FullName}" ]
+
 let tests =
     testList "architecture" [
+        test "no TorchSharp module, optimiser or parameter (nor ONNX type) in the public API but through TorchSharpEscape" {
+            Expect.equal (leaks ()) [] "public members that show TorchSharp's machinery"
+        }
         test "every folder of the core uses only the folders below it" {
             let found = [ for i in 0 .. layers.Length - 1 do yield! violations i ]
             Expect.isEmpty found "dependencies against the declared order"

@@ -207,14 +207,14 @@ let propertyTests =
             Prop.forAll (Arb.fromGen genPipeline) (fun pipeline ->
                 match (try Some (Model.build [ 3; 16; 16 ] pipeline) with :? ShapeException -> None) with
                 | Some model ->
-                    let built = model.Module.parameters() |> Seq.sumBy (fun p -> p.numel())
+                    let built = model.Parameters |> Seq.sumBy (fun p -> p.Value.numel())
                     let rows = model.Rows |> Seq.sumBy (fun r -> r.Parameters)
                     rows = built && model.ParameterCount = built
                 | None -> true)
         test "a residual around a zero-weight layer is the identity" {
             let model = Model.build [ 4; 5; 5 ] (residual (conv2dSame 4 3))
             use _ = torch.no_grad()
-            for p in model.Module.parameters() do p.zero_() |> ignore
+            for p in model.Parameters do p.Value.zero_() |> ignore
             use x = torch.randn([| 2L; 4L; 5L; 5L |])
             use y = model.Forward x
             Expect.equal (x.sub(y).abs().max().item<float32>()) 0.f "f(x) + x with f = 0"
@@ -243,13 +243,13 @@ let treeTests =
             let encoder = model.Part "encoder"
             Expect.equal (List.ofSeq encoder.Output) [ 4L ] "the code's shape"
             let codes = encoder.Predict x
-            let byHand = model.Module.named_children() |> Seq.find (fun struct (n, _) -> n = "encoder") |> fun struct (_, m) -> (m :?> torch.nn.Module<torch.Tensor, torch.Tensor>)
+            let byHand = (TorchSharpEscape.Module model).named_children() |> Seq.find (fun struct (n, _) -> n = "encoder") |> fun struct (_, m) -> (m :?> torch.nn.Module<torch.Tensor, torch.Tensor>)
             model.Eval()
             Expect.isTrue (codes.eq(byHand.forward x).all().item<bool>()) "the same codes as the encoder module inside the model"
             Expect.equal encoder.ParameterCount (784L * 16L + 16L + 16L * 4L + 4L) "the encoder's parameters only"
             Expect.equal [ for r in encoder.Rows -> r.Path ] [ "0"; "1"; "2"; "3" ] "paths relative to the part"
             use _ = torch.no_grad()
-            for p in model.Module.parameters() do p.add_(torch.tensor 1.0f) |> ignore
+            for p in model.Parameters do p.Value.add_(torch.tensor 1.0f) |> ignore
             Expect.isFalse ((encoder.Predict x).eq(codes).all().item<bool>()) "changing the model's weights changes the part's: they are shared"
         }
         test "a pipeline model sliced by index shares its weights; a layer sequence slices with ranges" {

@@ -21,7 +21,7 @@ let private fresh () =
     Train.start (adam 1e-3) crossEntropy model, loader
 
 let private weightsHash (model: Layers.Model) =
-    let bytes = [| for p in model.Module.parameters() do yield! p.detach().data<float32>().ToArray() |> Array.collect BitConverter.GetBytes |]
+    let bytes = [| for p in model.Parameters do yield! p.Value.detach().data<float32>().ToArray() |> Array.collect BitConverter.GetBytes |]
     Convert.ToHexString(SHA256.HashData bytes)
 
 /// Child mode "train CHECKPOINT EPOCHS SLOW_MS": trains (resuming from CHECKPOINT when it exists), saving

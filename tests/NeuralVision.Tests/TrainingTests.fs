@@ -121,7 +121,7 @@ let flatTests =
                 let model = Model.build [ 1; 12; 12 ] net
                 let state = Training.Train.Start(model, optimiser, crossEntropy, flatten = flatten)
                 Training.Train.Run(state, Loader(data, 32, true, 5L)) |> Seq.truncate 2 |> Seq.last |> ignore
-                [ for p in model.Module.parameters() -> p.detach().data<float32>().ToArray() ]
+                [ for p in model.Parameters -> p.Value.detach().data<float32>().ToArray() ]
             for name, optimiser in [ "Adam", Optim.Adam(1e-2, WeightDecay = 1e-3) :> Optimiser; "SGD momentum", Optim.Sgd(0.05, Momentum = 0.9, Nesterov = true)
                                      "RMSprop", Optim.RmsProp(1e-3, Centered = true); "Adagrad", Optim.Adagrad(0.05); "Rprop", Optim.Rprop(0.01); "AdamW", Optim.AdamW(1e-2) ] do
                 Expect.equal (train true optimiser) (train false optimiser) $"{name}: the same weights to the bit"
@@ -164,7 +164,7 @@ let private smallData (n: int) =
 let private cnn = conv2d 8 3 --> relu --> maxPool 2 --> dropout2d 0.1 --> flatten --> linear 32 --> relu --> dropout 0.3 --> linear 10
 
 let private weightsOf (model: Layers.Model) =
-    [ for p in model.Module.parameters() -> p.detach().cpu().data<float32>().ToArray() ]
+    [ for p in model.Parameters -> p.Value.detach().cpu().data<float32>().ToArray() ]
 
 let resumeTests =
     testList "checkpoints and resume" [
@@ -260,18 +260,18 @@ let callbackTests =
             let train, test = smallData 200
             let model = Model.build [ 1; 28; 28 ] cnn
             let result = Train.start (adam 1e-3) crossEntropy model |> Train.runQuietly (batches 50 train) |> Seq.head
-            Expect.isTrue model.Module.training "training mode during and after the epoch"
+            Expect.isTrue model.IsTraining "training mode during and after the epoch"
             Eval.on test accuracy result |> ignore
-            Expect.isTrue model.Module.training "still in training mode after evaluation"
+            Expect.isTrue model.IsTraining "still in training mode after evaluation"
             model.Predict(test.Inputs.narrow(0L, 0L, 4L)) |> ignore
             model.Summary() |> ignore
-            Expect.isTrue model.Module.training "and after prediction and a summary"
+            Expect.isTrue model.IsTraining "and after prediction and a summary"
             model.Eval()
             Eval.model test [ accuracy ] model |> ignore
             model.Predict(test.Inputs.narrow(0L, 0L, 4L)) |> ignore
-            Expect.isFalse model.Module.training "a model put in evaluation mode by hand stays there"
+            Expect.isFalse model.IsTraining "a model put in evaluation mode by hand stays there"
             Train.runQuietly (batches 50 train) result.State |> Seq.head |> ignore
-            Expect.isTrue model.Module.training "the next epoch trains in training mode"
+            Expect.isTrue model.IsTraining "the next epoch trains in training mode"
         }
         test "the same seed trains to bit-identical weights with and without an evaluation after every epoch" {
             let train, test = smallData 300

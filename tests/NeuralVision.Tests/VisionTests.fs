@@ -24,7 +24,7 @@ let private copyInOrder (source: torch.nn.Module) (target: torch.nn.Module) =
 
 let private sameFunction (theirs: torch.nn.Module<torch.Tensor, torch.Tensor>) (ours: Layer) (input: int64 list) =
     let model = Model.Build(ours, Shape(Array.ofList input), torch.CPU)
-    copyInOrder theirs model.Module
+    copyInOrder theirs (TorchSharpEscape.Module model)
     theirs.eval()
     model.Eval()
     use _ = torch.no_grad()
@@ -37,9 +37,8 @@ let private sameFunction (theirs: torch.nn.Module<torch.Tensor, torch.Tensor>) (
 let private small = ResNet.Create([| 1; 1; 1; 1 |], false, 10)
 
 let private values (model: Layers.Model) (prefix: string) =
-    [ for r in model.Rows do
-        if Model.PathStartsWith(r.Path, prefix) then
-            for t in r.Module.state_dict().Values -> t.detach().clone() ]
+    [ for KeyValue(name, t) in (TorchSharpEscape.Module model).state_dict() do
+        if Model.PathStartsWith(name, prefix) then t.detach().clone() ]
 
 let private unchanged (before: torch.Tensor list) (after: torch.Tensor list) =
     List.forall2 (fun (a: torch.Tensor) (b: torch.Tensor) -> a.to_type(torch.float64).sub(b.to_type(torch.float64)).abs().max().item<float>() = 0.0) before after
@@ -145,7 +144,7 @@ let private exportDifference (layer: Layer) (input: int64 list) =
     model.Eval()
     Files.inTempDir (fun dir ->
         let path = System.IO.Path.Combine(dir, "model.onnx")
-        OnnxExport.Save(model, path) |> ignore
+        OnnxExport.Save(model, path)
         use x = torch.rand([| yield 2L; yield! input |])
         let ours = model.Forward(x).data<float32>().ToArray()
         let theirs = runOnnx path "input" (x.data<float32>().ToArray()) [| yield 2; yield! input |> List.map int |]
@@ -181,8 +180,11 @@ let exportTests =
         }
         test "a lambda layer is refused by name" {
             let model = Model.Build(Net.Linear(2L).Then(Net.Lambda("double", System.Func<_, _>(fun (x: torch.Tensor) -> x.mul(torch.tensor 2.f)))), Shape(3L), torch.CPU)
-            let e = Expect.throwsC (fun () -> OnnxExport.ToOnnx model |> ignore) id
-            Expect.stringContains e.Message "'double'" "names the layer"
+            Files.inTempDir (fun dir ->
+                let path = System.IO.Path.Combine(dir, "lambda.onnx")
+                let e = Expect.throwsC (fun () -> OnnxExport.Save(model, path)) id
+                Expect.stringContains e.Message "'double'" "names the layer"
+                Expect.isFalse (System.IO.File.Exists path) "no file is left")
         }
     ]
 

@@ -69,12 +69,19 @@ internal sealed record Built(nn.Module<Tensor, Tensor> Module, Shape Output, IRe
 internal sealed record ModelPart(string Path, Layer Layer, Shape Input, Shape Output, nn.Module<Tensor, Tensor> Module);
 
 /// <summary>One leaf of a built model, as <see cref="Model.Summary"/> lists it.</summary>
-/// <param name="Path">Where the layer sits in the model, e.g. <c>4.body.0</c>.</param>
-/// <param name="Layer">The layer's description.</param>
-/// <param name="Output">The shape of one output sample.</param>
-/// <param name="Module">The built module, holding the layer's parameters.</param>
-public sealed record LayerRow(string Path, string Layer, Shape Output, nn.Module Module)
+public sealed record LayerRow
 {
+    internal LayerRow(string path, string layer, Shape output, nn.Module module) => (Path, Layer, Output, Module) = (path, layer, output, module);
+
+    /// <summary>Where the layer sits in the model, e.g. <c>4.body.0</c>.</summary>
+    public string Path { get; init; }
+    /// <summary>The layer's description.</summary>
+    public string Layer { get; }
+    /// <summary>The shape of one output sample.</summary>
+    public Shape Output { get; }
+    /// <summary>The built module, holding the layer's parameters.</summary>
+    internal nn.Module Module { get; }
+
     /// <summary>All parameter values of the layer.</summary>
     public long Parameters => Module.parameters().Sum(p => p.numel());
     /// <summary>The parameter values that training changes.</summary>

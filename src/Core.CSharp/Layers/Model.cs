@@ -6,6 +6,11 @@ using static TorchSharp.torch;
 
 namespace NeuralVision.Layers;
 
+/// <summary>A tensor of a model under its path, e.g. <c>0.weight</c>.</summary>
+/// <param name="Path">The parameter's path.</param>
+/// <param name="Value">The tensor itself (the model's own, not a copy).</param>
+public sealed record NamedTensor(string Path, Tensor Value);
+
 /// <summary>
 /// A layer value built against an input shape: every size inferred and checked, the TorchSharp
 /// module created (parameters initialised as PyTorch does) on a device. The module is the mutable
@@ -19,8 +24,18 @@ public sealed class Model
     public Shape Input { get; }
     /// <summary>The shape of one output sample.</summary>
     public Shape Output { get; }
-    /// <summary>The TorchSharp module: forward, parameters, train/eval mode, state dict.</summary>
-    public nn.Module<Tensor, Tensor> Module { get; }
+    /// <summary>The TorchSharp module behind the model (reach it from outside through <see cref="TorchSharpEscape"/>).</summary>
+    internal nn.Module<Tensor, Tensor> Module { get; }
+
+    /// <summary>Whether the model is in training mode (dropout on, BatchNorm on batch statistics).</summary>
+    public bool IsTraining => Module.training;
+
+    /// <summary>
+    /// The parameters by path (e.g. <c>0.weight</c>), in order. The tensors are the model's own: read them,
+    /// or change them under <c>no_grad</c> to set weights by hand; their gradients are in <c>.grad</c>.
+    /// </summary>
+    public IReadOnlyList<NamedTensor> Parameters =>
+        Module.named_parameters().Select(p => new NamedTensor(p.name, p.parameter)).ToList();
     /// <summary>The leaves in order, with paths and output shapes, as <see cref="Summary"/> prints them.</summary>
     public IReadOnlyList<LayerRow> Rows { get; }
     /// <summary>The device the parameters live on.</summary>

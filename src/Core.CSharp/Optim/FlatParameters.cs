@@ -16,7 +16,7 @@ namespace NeuralVision.Optim;
 /// backward accumulates in place. Moving the module to another device afterwards would undo this:
 /// flatten after the model is on its device (<see cref="Layers.Model.Build"/> does so).
 /// </remarks>
-public static class FlatParameters
+internal static class FlatParameters
 {
     /// <summary>One parameter viewing all of <paramref name="parameters"/> (of one dtype and device), gradient included.</summary>
     public static Parameter Flatten(IReadOnlyList<Parameter> parameters)

@@ -23,16 +23,15 @@ public sealed class OnnxExport
 
     OnnxExport(Model model) => rowAt = model.Rows.ToDictionary(r => r.Path);
 
-    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> (atomically) and returns the ONNX model.</summary>
-    public static ModelProto Save(Model model, string path)
+    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> as ONNX (atomically: a failure leaves no file).</summary>
+    public static void Save(Model model, string path)
     {
         var onnx = ToOnnx(model);
         AtomicFile.Write(path, stream => stream.Write(onnx.ToByteArray()));
-        return onnx;
     }
 
     /// <summary>The ONNX model of <paramref name="model"/>: input "input" [N, …], output "output".</summary>
-    public static ModelProto ToOnnx(Model model)
+    internal static ModelProto ToOnnx(Model model)
     {
         var export = new OnnxExport(model);
         var (output, shape) = export.Emit(model.Spec, InputName, model.Input, "");
