@@ -118,6 +118,34 @@ public class FluentTests
         Assert.Contains("consumed by step 1 (epoch 1)", e1.Message);
     }
 
+    [Fact(DisplayName = "Trainer.ClipGradients bounds every step: SGD at rate 1 moves the weights at most rate × norm per step")]
+    public void TrainerClipsGradients()
+    {
+        var x = torch.linspace(-1, 1, 64).unsqueeze(1);
+        var data = new TensorData(x, x.mul(30).add(10));
+        double Moved(Func<Trainer, Trainer> configure)
+        {
+            Seeding.Seed(4);
+            var model = Net.Linear(1).Build(1);
+            var before = model.Parameters.Select(p => p.Value.detach().clone()).ToList();
+            configure(Trainer.For(model)).Optimiser(new Sgd(1.0)).Loss(Loss.Mse()).Batch(16).Quiet().Fit(data, null, epochs: 1);
+            return Math.Sqrt(model.Parameters.Zip(before, (p, b) => p.Value.sub(b).square().sum().item<float>()).Sum());
+        }
+        var clipped = Moved(t => t.ClipGradients(1e-3));
+        var free = Moved(t => t);
+        Assert.InRange(clipped, 1e-4, 4 * 1e-3 + 1e-6);
+        Assert.True(free > 1, $"without clipping the same steps move the weights far: {free}");
+    }
+
+    [Fact(DisplayName = "losses add up: Plus weighs a second loss")]
+    public void LossesAddUp()
+    {
+        using var output = torch.tensor(new[] { 1.0, 2.0 });
+        using var target = torch.tensor(new[] { 1.0, 0.0 });
+        using var both = Loss.Mse().Plus(Loss.L1(), 0.5).Compute(output, target);
+        Assert.Equal(2.0 + 0.5 * 1.0, both.item<double>(), 12);
+    }
+
     [Fact(DisplayName = "an optimiser value minimises a plain function (trajectory)")]
     public void OptimiserMinimises()
     {

@@ -115,6 +115,9 @@ let realLibraryTests =
             let chosen = nativeChild [ "MKL_VERBOSE", "1"; "MKL_CBWR", "COMPATIBLE" ]
             Expect.equal (valueOf "reproducibility" chosen) "MKL_CBWR=COMPATIBLE (as set)" "the user's choice is kept"
             Expect.isTrue (chosen |> Array.exists (fun l -> l.Contains "CNR:COMPATIBLE")) "and MKL uses it"
+            let optedOut = nativeChild [ "MKL_VERBOSE", "1"; "NV_MKL", "system" ]
+            Expect.equal (valueOf "reproducibility" optedOut) "MKL's default mode (NV_MKL=system)" "NV_MKL=system opts out"
+            Expect.isFalse (optedOut |> Array.exists (fun l -> l.Contains "CNR:AUTO")) "and MKL runs in its default mode"
         }
     ]
 

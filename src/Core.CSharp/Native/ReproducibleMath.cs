@@ -13,7 +13,7 @@ namespace NeuralVision.Native;
 /// <remarks>
 /// MKL reads the variable from the C environment when it first runs, so it is set with the C library's
 /// setenv before libtorch loads (.NET's Environment.SetEnvironmentVariable does not reach the C
-/// environment). A value the user set is kept.
+/// environment). A value the user set is kept; NV_MKL=system leaves MKL in its default mode.
 /// </remarks>
 public static class ReproducibleMath
 {
@@ -30,6 +30,7 @@ public static class ReproducibleMath
     public static string Apply()
     {
         if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return "not set (not Linux)";
+        if (Environment.GetEnvironmentVariable("NV_MKL") is "system") return "MKL's default mode (NV_MKL=system)";
         if (GetEnv(Variable) is var existing && existing != IntPtr.Zero) return $"{Variable}={Marshal.PtrToStringUTF8(existing)} (as set)";
         return SetEnv(Variable, Mode, 0) == 0 ? $"{Variable}={Mode}" : $"not set (setenv failed)";
     }
