@@ -56,7 +56,7 @@ public abstract record Combinator : Layer
         {
             if (wiring.Built[i] is not { } built)
                 throw new InvalidOperationException($"{Describe()} at '{path}' did not wire its child {i} ('{children[i].Name}'); every child must be used.");
-            modules.Add((ChildName(i), built.Module));
+            modules.Add((ChildName(children, i), built.Module));
             rows.AddRange(built.Rows);
             parts.AddRange(built.Parts);
         }
@@ -70,13 +70,18 @@ public abstract record Combinator : Layer
         new CombinatorModule(this, children);
 
     /// <summary>The registered name of child <paramref name="index"/>: its name, or its index when it has none.</summary>
-    internal string ChildName(int index) => Children[index].Name is { Length: > 0 } name ? name : index.ToString();
+    static string ChildName(IReadOnlyList<(string Name, Layer Layer)> children, int index) => children[index].Name is { Length: > 0 } name ? name : index.ToString();
+
+    /// <summary>The path of child <paramref name="index"/> (of <paramref name="children"/>) under <paramref name="path"/>.</summary>
+    internal static string ChildPath(string path, IReadOnlyList<(string Name, Layer Layer)> children, int index) => Child(path, ChildName(children, index));
 
     /// <summary>The wiring read on shapes, checking what every operation needs.</summary>
     sealed class ShapeWiring(Combinator owner, string path) : IWiring<Shape>
     {
+        // Children is computed on each read (the layer is a value); read it once per wiring.
+        readonly IReadOnlyList<(string Name, Layer Layer)> children = owner.Children;
         public bool Training => true;
-        public Shape Child(int index, Shape input) => owner.Children[index].Layer.OutputShape(input, Layer.Child(path, owner.ChildName(index)));
+        public Shape Child(int index, Shape input) => children[index].Layer.OutputShape(input, ChildPath(path, children, index));
         public Shape Add(Shape a, Shape b) => a.Equals(b) ? a
             : throw new ShapeException(path, owner.Describe(), a, $"two parts of the same shape to add; they are {a} and {b}");
         public Shape Multiply(Shape a, Shape b) => Broadcasts(b, a) ? a
@@ -100,12 +105,13 @@ public abstract record Combinator : Layer
     sealed class BuildWiring(Combinator owner, string path) : IWiring<Shape>
     {
         readonly ShapeWiring shapes = new(owner, path);
+        readonly IReadOnlyList<(string Name, Layer Layer)> children = owner.Children;
         public readonly Built?[] Built = new Built?[owner.Children.Count];
         public bool Training => true;
         public Shape Child(int index, Shape input)
         {
             if (Built[index] is not null) throw new InvalidOperationException($"{owner.Describe()} at '{path}' wires child {index} twice; a child is one set of weights used once.");
-            var built = owner.Children[index].Layer.Build(input, Layer.Child(path, owner.ChildName(index)));
+            var built = children[index].Layer.Build(input, ChildPath(path, children, index));
             Built[index] = built;
             return built.Output;
         }

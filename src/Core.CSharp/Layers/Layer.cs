@@ -34,7 +34,7 @@ public abstract record Layer
     public sealed override string ToString() => Describe();
 
     /// <summary>The path of a child: <c>parent.child</c>, or just <c>child</c> at the root.</summary>
-    internal static string Child(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";
+    internal static string Child(string path, string name) => LayerTree.ChildPath(path, name);
 }
 
 /// <summary>A layer with a module of its own (not a combinator): one row in the summary.</summary>

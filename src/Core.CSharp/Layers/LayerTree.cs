@@ -29,8 +29,9 @@ public static class LayerTree
     {
         // The innermost layer at that path: a Named wrapper and what it names share the path.
         var found = Nodes(root).LastOrDefault(n => n.Path == path && n.Layer is not Named);
-        return found.Layer ?? throw new ArgumentException(
-            $"no layer at path '{path}'; the paths are: {string.Join(", ", Paths(root).Take(20))}{(Paths(root).Count() > 20 ? ", …" : "")}.");
+        if (found.Layer is not null) return found.Layer;
+        var paths = Paths(root).ToList();
+        throw new ArgumentException($"no layer at path '{path}'; the paths are: {string.Join(", ", paths.Take(20))}{(paths.Count > 20 ? ", …" : "")}.");
     }
 
     /// <summary>The tree with the layer at <paramref name="path"/> replaced by <paramref name="replacement"/> (a Named wrapper keeps its name).</summary>

@@ -91,13 +91,14 @@ public static class Train
             if (state.StepSchedule is var (schedule, baseLr))
                 SetLearningRate(state.Updater, schedule.At((int)state.Step, baseLr));
             state.Updater.step();
-            return state.Succeeded(state with
+            return state with
             {
                 Step = state.Step + 1,
                 EpochLossSum = state.EpochLossSum + value * batch.Count,
                 EpochSamples = state.EpochSamples + batch.Count,
                 LastLoss = value,
-            }, $"step {state.Step + 1} (epoch {Math.Max(1, state.Epoch)})");
+                Ownership = state.HandOver(),
+            };
         }
         finally
         {

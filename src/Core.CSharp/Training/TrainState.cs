@@ -54,7 +54,7 @@ public sealed record TrainState
     public double EpochLoss => EpochSamples == 0 ? double.NaN : EpochLossSum / EpochSamples;
 
     // Shared by this state and every copy made from it with `with`; a step marks it and gives its result a new one.
-    Lease Ownership { get; init; } = new();
+    internal Lease Ownership { get; init; } = new();
 
     /// <summary>Whether a step has consumed this state (its weights have moved on).</summary>
     public bool IsConsumed => Ownership.ConsumedBy is not null;
@@ -62,19 +62,21 @@ public sealed record TrainState
     /// <summary>Throws <see cref="ConsumedStateException"/> if a step has consumed this state; <paramref name="use"/> names what was tried.</summary>
     public void EnsureLive(string use)
     {
-        if (Ownership.ConsumedBy is { } by) throw new ConsumedStateException(use, Epoch, Step, by);
+        if (Ownership.ConsumedBy is var (epoch, step))
+            throw new ConsumedStateException(use, Epoch, Step, $"step {step} (epoch {epoch})");
     }
 
-    /// <summary>The state after a step: this one is consumed and the result, a fresh owner, is the live one.</summary>
-    internal TrainState Succeeded(TrainState next, string by)
+    /// <summary>Marks this state consumed by the step that follows it and returns the lease for that step's result.</summary>
+    internal Lease HandOver()
     {
-        Ownership.ConsumedBy = by;
-        return next with { Ownership = new Lease() };
+        Ownership.ConsumedBy = (Math.Max(1, Epoch), Step + 1);
+        return new Lease();
     }
 
-    sealed class Lease
+    /// <summary>Who owns the weights: live until a step consumes it (the epoch and step that did are kept for the message).</summary>
+    internal sealed class Lease
     {
-        public string? ConsumedBy;
+        public (int Epoch, long Step)? ConsumedBy;
     }
 }
 

@@ -55,8 +55,9 @@ public sealed class OnnxExport
     sealed class OnnxWiring(OnnxExport export, Combinator owner, string path) : IWiring<(string Name, Shape Shape)>
     {
         public bool Training => false;
+        readonly IReadOnlyList<(string Name, Layer Layer)> children = owner.Children;
         public (string Name, Shape Shape) Child(int index, (string Name, Shape Shape) input) =>
-            export.Emit(owner.Children[index].Layer, input.Name, input.Shape, LayerTree.ChildPath(path, owner.ChildName(index)));
+            export.Emit(children[index].Layer, input.Name, input.Shape, Combinator.ChildPath(path, children, index));
         public (string Name, Shape Shape) Add((string Name, Shape Shape) a, (string Name, Shape Shape) b) => (export.Add("Add", [a.Name, b.Name]), a.Shape);
         public (string Name, Shape Shape) Multiply((string Name, Shape Shape) a, (string Name, Shape Shape) b) => (export.Add("Mul", [a.Name, b.Name]), a.Shape);
         public (string Name, Shape Shape) Concat(IReadOnlyList<(string Name, Shape Shape)> parts) =>
