@@ -25,8 +25,8 @@ let run (epochs: int) (batchSize: int) (outDir: string) : float =
     let losses = StepLosses()
     let last =
         Train.start (adam 1e-3) crossEntropy model
-        |> Train.runObserved losses (train |> batches batchSize)
-        |> Seq.map (Eval.on test accuracy)
+        |> Train.run { Train.defaults with Observers = [ losses ] } (train |> batches batchSize)
+        |> Seq.map (Eval.on test Metric.accuracy)
         |> Report.print
         |> Seq.truncate epochs
         |> Seq.last

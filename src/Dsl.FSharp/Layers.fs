@@ -1,6 +1,6 @@
 /// Layers as values and models as pipelines: `conv2d 6 5 --> tanh --> avgPool 2 --> flatten --> linear 10`.
 /// Every function returns an immutable layer value; `Model.build` resolves all sizes against an input shape.
-/// Options beyond the common ones are named arguments of the C# factories, e.g. `Net.Conv2d(16, 3, padding = 1)`.
+/// Options beyond the common ones are named arguments, e.g. `Layer.Conv2d(16, 3, stride = 2, padding = 1, bias = false)`.
 namespace NeuralVision
 
 open NeuralVision.Layers
@@ -80,6 +80,40 @@ module Dsl =
     /// The layer under a name of its own (its path segment and parameter prefix).
     let named (name: string) (layer: Layer) : Layer = Net.Named(name, layer)
 
+/// Layers with their options as named arguments, in plain ints and floats: `Layer.Conv2d(6, 5, padding = 2)`,
+/// `Layer.Linear(10, bias = false)`, `Layer.MaxPool(3, stride = 2, padding = 1)`. Each option left out takes
+/// PyTorch's default; the DSL's `conv2d 6 5` is `Layer.Conv2d(6, 5)`.
+[<AutoOpen>]
+module LayerOptions =
+    let private opt (value: int option) (fallback: int64) = value |> Option.map int64 |> Option.defaultValue fallback
+
+    type Layers.Layer with
+        /// Fully connected layer with `outFeatures` outputs; `bias = false` leaves out the bias.
+        static member Linear(outFeatures: int, ?bias: bool) : Layer = Net.Linear(int64 outFeatures, defaultArg bias true)
+        /// 2-D convolution: `outChannels` filters of `kernel`×`kernel`.
+        static member Conv2d(outChannels: int, kernel: int, ?stride: int, ?padding: int, ?dilation: int, ?groups: int, ?bias: bool) : Layer =
+            Net.Conv2d(int64 outChannels, int64 kernel, opt stride 1L, opt padding 0L, opt dilation 1L, opt groups 1L, defaultArg bias true)
+        /// Transposed convolution (upsampling by `stride`).
+        static member ConvTranspose2d(outChannels: int, kernel: int, ?stride: int, ?padding: int, ?outputPadding: int, ?bias: bool) : Layer =
+            Net.ConvTranspose2d(int64 outChannels, int64 kernel, opt stride 1L, opt padding 0L, opt outputPadding 0L, defaultArg bias true)
+        /// Max pooling over `kernel`×`kernel` windows (stride = kernel unless given).
+        static member MaxPool(kernel: int, ?stride: int, ?padding: int, ?ceilMode: bool) : Layer =
+            Net.MaxPool(int64 kernel, stride |> Option.map int64 |> Option.toNullable, opt padding 0L, defaultArg ceilMode false)
+        /// Average pooling over `kernel`×`kernel` windows (stride = kernel unless given).
+        static member AvgPool(kernel: int, ?stride: int, ?padding: int) : Layer =
+            Net.AvgPool(int64 kernel, stride |> Option.map int64 |> Option.toNullable, opt padding 0L)
+        /// Batch normalisation of features, with its running-statistics momentum and epsilon.
+        static member BatchNorm1d(?momentum: float, ?eps: float) : Layer = Net.BatchNorm1d(defaultArg momentum 0.1, defaultArg eps 1e-5)
+        /// Batch normalisation of image channels, with its running-statistics momentum and epsilon.
+        static member BatchNorm2d(?momentum: float, ?eps: float) : Layer = Net.BatchNorm2d(defaultArg momentum 0.1, defaultArg eps 1e-5)
+        /// Layer normalisation over the last `dims` dimensions.
+        static member LayerNorm(?dims: int, ?eps: float) : Layer = Net.LayerNorm(defaultArg dims 1, defaultArg eps 1e-5)
+        /// Dropout with probability `p` (0.5 unless given).
+        static member Dropout(?p: float) : Layer = Net.Dropout(defaultArg p 0.5)
+        /// Upsampling by `scale`, nearest-neighbour or (`bilinear = true`) bilinear.
+        static member Upsample(scale: int, ?bilinear: bool) : Layer =
+            Net.Upsample(int64 scale, if defaultArg bilinear false then UpsampleMode.Bilinear else UpsampleMode.Nearest)
+
 /// F# slicing of a layer sequence by index, `net.[1..3]` (both ends included), names kept.
 [<AutoOpen>]
 module SequenceSlicing =
@@ -97,11 +131,16 @@ module Model =
     let build (input: int list) (layer: Layer) : Layers.Model =
         Layers.Model.Build(layer, Shape(input |> List.map int64 |> Array.ofList))
     /// The output shape `layer` gives for `input`, without building it.
-    let outputShape (input: int list) (layer: Layer) : int64 list =
-        layer.OutputShape(Shape(input |> List.map int64 |> Array.ofList)) |> List.ofSeq
+    let outputShape (input: int list) (layer: Layer) : int list =
+        layer.OutputShape(Shape(input |> List.map int64 |> Array.ofList)) |> Seq.map int |> List.ofSeq
     /// The Keras-like summary table.
     let summary (model: Layers.Model) : string = model.Summary()
-    /// Runs the model on a batch.
+    /// Runs the model on a batch as it stands (training or evaluation mode), recording gradients: for training code.
     let forward (model: Layers.Model) (batch: Tensor) : Tensor = model.Forward batch
+    /// The model's output for a batch in evaluation mode, without gradients (Dropout off, BatchNorm's running
+    /// statistics); the model's mode is left as it was. For using a trained model.
+    let predict (model: Layers.Model) (batch: Tensor) : Tensor = model.Predict batch
+    /// The built part of the model at `path` (e.g. "encoder"), sharing its weights.
+    let part (path: string) (model: Layers.Model) : Layers.Model = model.Part path
     /// The number of parameter values.
     let parameterCount (model: Layers.Model) : int64 = model.ParameterCount

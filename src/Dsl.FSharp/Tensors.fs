@@ -48,7 +48,44 @@ module Tensor =
     /// The tensor on a device (a new tensor when it moves).
     let toDevice (device: torch.Device) (t: Tensor) : Tensor = Tensors.TensorConvert.ToDevice(t, device)
     /// The tensor's shape as a list.
-    let shape (t: Tensor) : int64 list = List.ofArray t.shape
+    let shape (t: Tensor) : int list = t.shape |> Array.map int |> List.ofArray
+    /// The number in a one-value tensor, as a float (`Tensor.item (t.sum())`).
+    let item (t: Tensor) : float =
+        if t.numel() <> 1L then invalidArg "t" $"Tensor.item needs a tensor holding one number; this one has shape {shape t}."
+        t.ToDouble()
+    /// The tensor with a new shape of the same number of values (one −1 allowed).
+    let reshape (dims: int list) (t: Tensor) : Tensor = t.reshape(dims |> List.map int64 |> Array.ofList)
+    /// The matrix product a·b.
+    let matmul (a: Tensor) (b: Tensor) : Tensor = a.matmul b
+
+    // The DSL's `tanh`, `sigmoid`, `relu` and `softmax` are layer values (`linear 10 --> tanh`); on a tensor use
+    // these, on a float System.Math.Tanh.
+    /// The hyperbolic tangent of every value.
+    let tanh (t: Tensor) : Tensor = t.tanh()
+    /// The logistic sigmoid of every value.
+    let sigmoid (t: Tensor) : Tensor = t.sigmoid()
+    /// max(0, x) of every value.
+    let relu (t: Tensor) : Tensor = t.relu()
+    /// Softmax along dimension `dim`.
+    let softmax (dim: int) (t: Tensor) : Tensor = t.softmax(int64 dim)
+
+    // Reductions over all values give one-value tensors (`Tensor.item` reads them); the "Along" forms reduce one dimension.
+    /// The sum of all values.
+    let sum (t: Tensor) : Tensor = t.sum()
+    /// The mean of all values.
+    let mean (t: Tensor) : Tensor = t.mean()
+    /// The largest value.
+    let max (t: Tensor) : Tensor = t.max()
+    /// The smallest value.
+    let min (t: Tensor) : Tensor = t.min()
+    /// The Euclidean norm of all values.
+    let norm (t: Tensor) : Tensor = t.norm()
+    /// Sums along dimension `dim` (removing it).
+    let sumAlong (dim: int) (t: Tensor) : Tensor = t.sum(int64 dim)
+    /// Means along dimension `dim` (removing it).
+    let meanAlong (dim: int) (t: Tensor) : Tensor = t.mean([| int64 dim |])
+    /// The index of the largest value along dimension `dim` (e.g. the predicted class: `Tensor.argmax 1 logits`).
+    let argmax (dim: int) (t: Tensor) : Tensor = t.argmax(int64 dim)
 
 /// The device of this process (CPU, CUDA where available, NV_DEVICE to override) and seeding.
 [<RequireQualifiedAccess>]

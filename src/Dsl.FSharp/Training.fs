@@ -1,13 +1,13 @@
 /// Losses, optimisers, metrics and training as a fold, from F#:
 ///
-///     Train.epochs (adam 1e-3) crossEntropy model (train |> batches 64)
-///     |> Seq.map (Eval.on test accuracy)
+///     Train.fit Train.defaults (adam 1e-3) crossEntropy model (train |> batches 64)
+///     |> Seq.map (Eval.on test Metric.accuracy)
 ///     |> EarlyStop.patience 3
 ///     |> Seq.truncate 20
 ///     |> Seq.last
 namespace NeuralVision
 
-open NeuralVision.Data
+open System
 open NeuralVision.Training
 
 type Loss = Losses.Loss
@@ -15,9 +15,6 @@ type Optimiser = Optim.Optimiser
 type Metric = Training.Metric
 type TrainState = Training.TrainState
 type EpochResult = Training.EpochResult
-type Batch = Data.Batch
-type TensorData = Data.TensorData
-type Loader = Data.Loader
 
 /// The optimisers of the course, as values.
 [<AutoOpen>]
@@ -38,6 +35,40 @@ module Optimisers =
     let adam (lr: float) : Optimiser = Optim.Adam(lr)
     /// AdamW with decoupled weight decay `wd`.
     let adamW (lr: float) (wd: float) : Optimiser = Optim.AdamW(lr, WeightDecay = wd)
+
+    /// The points `steps` steps of the optimiser visit on a scalar function f from `start` (start first):
+    /// `minimise (sgd 0.01) 500 f [ 8.0; 8.0 ]`. For drawing optimisation paths on contours.
+    let minimise (optimiser: Optimiser) (steps: int) (f: Tensor -> Tensor) (start: float list) : float[][] =
+        optimiser.Minimise(Func<_, _> f, Array.ofList start, steps)
+
+/// Optimisers with their options as named arguments: `Optimiser.Adam(1e-3, weightDecay = 1e-2)`,
+/// `Optimiser.Sgd(0.1, momentum = 0.9, nesterov = true)`. Every option left out takes PyTorch's default;
+/// each gives an Optimiser, so optimisers of different kinds sit in one list.
+[<AutoOpen>]
+module OptimiserOptions =
+    type Optim.Optimiser with
+        /// SGD, with heavy-ball or Nesterov momentum, dampening and L2 weight decay.
+        static member Sgd(lr: float, ?momentum: float, ?nesterov: bool, ?weightDecay: float, ?dampening: float) : Optimiser =
+            Optim.Sgd(lr, defaultArg momentum 0.0, defaultArg dampening 0.0, defaultArg nesterov false, defaultArg weightDecay 0.0)
+        /// Adam, with its betas, epsilon, L2 weight decay and the AMSGrad variant.
+        static member Adam(lr: float, ?betas: float * float, ?eps: float, ?weightDecay: float, ?amsgrad: bool) : Optimiser =
+            let beta1, beta2 = defaultArg betas (0.9, 0.999)
+            Optim.Adam(lr, beta1, beta2, defaultArg eps 1e-8, defaultArg weightDecay 0.0, defaultArg amsgrad false)
+        /// AdamW: Adam with decoupled weight decay (0.01 unless given).
+        static member AdamW(lr: float, ?betas: float * float, ?eps: float, ?weightDecay: float, ?amsgrad: bool) : Optimiser =
+            let beta1, beta2 = defaultArg betas (0.9, 0.999)
+            Optim.AdamW(lr, beta1, beta2, defaultArg eps 1e-8, defaultArg weightDecay 0.01, defaultArg amsgrad false)
+        /// RMSprop, with its smoothing constant alpha, epsilon, weight decay, momentum and the centred variant.
+        static member RmsProp(lr: float, ?alpha: float, ?eps: float, ?weightDecay: float, ?momentum: float, ?centered: bool) : Optimiser =
+            Optim.RmsProp(lr, defaultArg alpha 0.99, defaultArg eps 1e-8, defaultArg weightDecay 0.0, defaultArg momentum 0.0, defaultArg centered false)
+        /// Adagrad, with rate decay, weight decay and epsilon.
+        static member Adagrad(lr: float, ?lrDecay: float, ?weightDecay: float, ?eps: float) : Optimiser =
+            Optim.Adagrad(lr, defaultArg lrDecay 0.0, defaultArg weightDecay 0.0, defaultArg eps 1e-10)
+        /// Rprop, with its step factors (etas: shrink, grow) and step-size bounds (min, max).
+        static member Rprop(lr: float, ?etas: float * float, ?stepSizes: float * float) : Optimiser =
+            let etaMinus, etaPlus = defaultArg etas (0.5, 1.2)
+            let minStep, maxStep = defaultArg stepSizes (1e-6, 50.0)
+            Optim.Rprop(lr, etaMinus, etaPlus, minStep, maxStep)
 
 /// The losses of the course, as values.
 [<AutoOpen>]
@@ -63,13 +94,7 @@ module LossFunctions =
     /// The course's localisation loss on [presence; cx; cy; log w; log h] outputs.
     let boxLoss : Loss = Loss.Box()
 
-/// Share of right class predictions.
-[<AutoOpen>]
-module CommonMetrics =
-    /// Share of samples classified right.
-    let accuracy : Metric = Metrics.Accuracy()
-
-/// Metrics by name.
+/// Metrics by name: `Eval.on test Metric.accuracy`.
 [<RequireQualifiedAccess>]
 module Metric =
     let accuracy : Metric = Metrics.Accuracy()
@@ -84,39 +109,57 @@ module Metric =
     let recall (classes: int) : Metric = Metrics.Recall classes
     let f1 (classes: int) : Metric = Metrics.F1 classes
 
-/// Data into batches.
-[<AutoOpen>]
-module Batches =
-    /// Shuffled batches of `size` (a new seeded order each epoch).
-    let batches (size: int) (data: TensorData) : Loader = Loader.Create(data, size)
-    /// Batches of `size` in the data's order.
-    let batchesInOrder (size: int) (data: TensorData) : Loader = Loader.InOrder(data, size)
+/// How a run trains and what it shows: `Train.defaults` with the fields you change,
+/// e.g. `{ Train.defaults with ClipGradNorm = Some 1.0; Progress = false }`.
+type TrainOptions =
+    { /// Clip the gradients' global norm to this before each step.
+      ClipGradNorm: float option
+      /// A per-step learning-rate schedule (Schedule.oneCycle); epoch schedules go on the run (Schedule.apply).
+      StepSchedule: Optim.Schedule option
+      /// A learning rate per path prefix, e.g. [ "fc", 1e-3; "", 1e-4 ]: the first matching prefix wins, "" is the
+      /// rest. Empty: the optimiser's rate for every parameter.
+      Groups: (string * float) list
+      /// A progress bar on the console (true) or nothing (false).
+      Progress: bool
+      /// Observers of every step and epoch besides the progress bar (e.g. StepLosses for a loss curve).
+      Observers: ITrainingObserver list }
 
-/// Training as a fold.
+/// Training as a fold: `Train.fit` gives the lazy run of a fresh model, one result per epoch; `Train.start`,
+/// `Train.step` and `Train.epoch` are the fold itself.
 [<RequireQualifiedAccess>]
 module Train =
-    /// The state before the first step.
+    /// No clipping, no per-step schedule, one rate, a progress bar.
+    let defaults : TrainOptions = { ClipGradNorm = None; StepSchedule = None; Groups = []; Progress = true; Observers = [] }
+    /// The defaults without the progress bar.
+    let quiet : TrainOptions = { defaults with Progress = false }
+
+    /// The state before the first step (no options: `Train.fit` takes them).
     let start (optimiser: Optimiser) (loss: Loss) (model: Layers.Model) : TrainState = Train.Start(model, optimiser, loss)
-    /// The state before the first step, with gradient clipping at a global norm.
-    let startClipped (maxNorm: float) (optimiser: Optimiser) (loss: Loss) (model: Layers.Model) : TrainState =
-        Train.Start(model, optimiser, loss, clipGradNorm = maxNorm)
-    /// The state before the first step, with a per-step schedule (one-cycle).
-    let startScheduled (schedule: Optim.Schedule) (optimiser: Optimiser) (loss: Loss) (model: Layers.Model) : TrainState =
-        Train.Start(model, optimiser, loss, stepSchedule = schedule)
     /// One step: State → Batch → State.
     let step (state: TrainState) (batch: Batch) : TrainState = Train.Step(state, batch)
     /// One epoch: `step` folded over the batches.
     let epoch (state: TrainState) (batches: seq<Batch>) : TrainState = Train.Epoch(state, batches)
-    /// The lazy run from a state over a loader's epochs, with a progress bar.
-    let run (loader: Loader) (state: TrainState) : seq<EpochResult> = Train.Run(state, loader, new ConsoleProgress())
-    /// The lazy run with a progress bar and an observer of its own (e.g. StepLosses for a loss curve).
-    let runObserved (observer: ITrainingObserver) (loader: Loader) (state: TrainState) : seq<EpochResult> =
-        Train.Run(state, loader, Observers.Combine(new ConsoleProgress(), observer))
-    /// The lazy run without any output.
-    let runQuietly (loader: Loader) (state: TrainState) : seq<EpochResult> = Train.Run(state, loader)
-    /// The lazy run of a fresh model: optimiser, loss, model, loader.
-    let epochs (optimiser: Optimiser) (loss: Loss) (model: Layers.Model) (loader: Loader) : seq<EpochResult> =
-        start optimiser loss model |> run loader
+
+    let private observerOf (options: TrainOptions) : ITrainingObserver =
+        let all = (if options.Progress then [ new ConsoleProgress() :> ITrainingObserver ] else []) @ options.Observers
+        match all with
+        | [] -> null
+        | [ one ] -> one
+        | many -> Observers.Combine(Array.ofList many)
+
+    /// The lazy run continuing from a state (a resumed checkpoint, or an earlier result's `.State`): only the
+    /// options of what it shows apply, since clipping, schedule and groups were fixed when the state started.
+    let run (options: TrainOptions) (loader: Loader) (state: TrainState) : seq<EpochResult> =
+        if options.ClipGradNorm.IsSome || options.StepSchedule.IsSome || not options.Groups.IsEmpty then
+            invalidArg "options" "Train.run continues a state whose clipping, per-step schedule and groups were set when it started; give those options to Train.fit, which starts the run."
+        Train.Run(state, loader, observerOf options)
+
+    /// The lazy run of a model from its current weights: optimiser, loss, model, loader; one result per epoch.
+    let fit (options: TrainOptions) (optimiser: Optimiser) (loss: Loss) (model: Layers.Model) (loader: Loader) : seq<EpochResult> =
+        let groups = if options.Groups.IsEmpty then null else [| for prefix, lr in options.Groups -> struct (prefix, lr) |]
+        Train.Start(model, optimiser, loss, clipGradNorm = Option.toNullable options.ClipGradNorm,
+                    stepSchedule = Option.toObj options.StepSchedule, groups = groups)
+        |> run { options with ClipGradNorm = None; StepSchedule = None; Groups = [] } loader
 
 /// Evaluation as a function on epoch results.
 [<RequireQualifiedAccess>]
@@ -160,7 +203,7 @@ module Schedule =
     let step (every: int) (gamma: float) : Optim.Schedule = Optim.StepDecay(every, gamma)
     /// Cosine annealing over `epochs` epochs.
     let cosine (epochs: int) : Optim.Schedule = Optim.Cosine(epochs)
-    /// One-cycle per step up to `maxLr` over `totalSteps` steps (give it to Train.startScheduled).
+    /// One-cycle per step up to `maxLr` over `totalSteps` steps (a per-step schedule: TrainOptions.StepSchedule).
     let oneCycle (maxLr: float) (totalSteps: int) : Optim.Schedule = Optim.OneCycle(maxLr, totalSteps)
     /// Applies an epoch schedule to the run.
     let apply (schedule: Optim.Schedule) (run: seq<EpochResult>) : seq<EpochResult> = run.Schedule schedule

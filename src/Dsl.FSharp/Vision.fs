@@ -34,9 +34,11 @@ module Transfer =
     let replaceHead (head: Layer) (net: Layer) : Layer = Vision.Transfer.ReplaceHead(net, head)
     /// Copies the weights that match by name and shape; returns the names left out.
     let copyMatching (from: Layers.Model) (into: Layers.Model) : string list = Vision.Transfer.CopyMatching(from, into) |> List.ofSeq
-    /// The training state with one learning rate per path prefix (first match wins; "" = the rest).
-    let startWithGroups (groups: (string * float) list) (optimiser: Optimiser) (loss: Loss) (model: Layers.Model) : TrainState =
-        Training.Train.Start(model, optimiser, loss, groups = [| for (p, lr) in groups -> struct (p, lr) |])
+    /// Freezes, in place, the layers of the summary rows `pick` chooses (e.g. every BatchNorm); returns the same model.
+    let freezeWhere (pick: Layers.LayerRow -> bool) (model: Layers.Model) : Layers.Model = model.FreezeInPlace(System.Func<_, _> pick) |> ignore; model
+    /// The number of trainable parameter values.
+    let trainableCount (model: Layers.Model) : int64 = model.TrainableCount
+    // One learning rate per path prefix is a training option: `{ Train.defaults with Groups = [ "fc", 1e-3; "", 1e-4 ] }`.
 
 /// ONNX in and out, and pretrained weights.
 [<RequireQualifiedAccess>]

@@ -16,12 +16,12 @@ let roundTrips =
         testPropertyWithConfig config "1-D float32" <| fun (xs: float32[]) ->
             let xs = finite xs
             use t = Tensor.ofArray xs
-            Tensor.toArray t = xs && Tensor.shape t = [ int64 xs.Length ]
+            Tensor.toArray t = xs && Tensor.shape t = [ xs.Length ]
         testPropertyWithConfig config "2-D float32 keeps shape and order" <| fun (NonNegativeInt r) (NonNegativeInt c) (seed: int) ->
             let rnd = System.Random seed
             let a = Array2D.init (r % 7 + 1) (c % 7 + 1) (fun _ _ -> float32 (rnd.NextDouble()))
             use t = Tensor.ofArray2D a
-            Tensor.toArray2D t = a && Tensor.shape t = [ int64 (Array2D.length1 a); int64 (Array2D.length2 a) ]
+            Tensor.toArray2D t = a && Tensor.shape t = [ Array2D.length1 a; Array2D.length2 a ]
         test "3-D and 4-D float32, element by element" {
             let a3 = Array3D.init 2 3 4 (fun i j k -> float32 (100 * i + 10 * j + k))
             use t3 = Tensor.ofArray3D a3
@@ -30,7 +30,7 @@ let roundTrips =
             let a4 = Array4D.init 2 1 3 2 (fun n c h w -> float32 (1000 * n + 100 * c + 10 * h + w))
             use t4 = Tensor.ofArray4D a4
             Expect.equal (Tensor.toArray4D t4) a4 "4-D"
-            Expect.equal (Tensor.shape t4) [ 2L; 1L; 3L; 2L ] "N×C×H×W"
+            Expect.equal (Tensor.shape t4) [ 2; 1; 3; 2 ] "N×C×H×W"
         }
         test "float64 arrays stay float64" {
             use t = Tensor.ofFloats2D (array2D [ [ 1.0; 2.0 ]; [ 3.0; 1e-300 ] ])
@@ -47,7 +47,7 @@ let roundTrips =
             let m = Matrix<float>.Build.Dense(n % 5 + 1, n % 3 + 2, fun _ _ -> rnd.NextDouble())
             use tv = Tensor.ofVector v
             use tm = Tensor.ofMatrix m
-            Tensor.toVector tv = v && Tensor.toMatrix tm = m && Tensor.shape tm = [ int64 m.RowCount; int64 m.ColumnCount ]
+            Tensor.toVector tv = v && Tensor.toMatrix tm = m && Tensor.shape tm = [ m.RowCount; m.ColumnCount ]
         test "a rank mismatch on the way back is one clear error" {
             use t = Tensor.ofArray [| 1.f; 2.f |]
             let e = Expect.throwsC (fun () -> Tensor.toArray2D t |> ignore) id

@@ -25,7 +25,7 @@ let foldTests =
             let model = Model.build [ 1 ] regressionNet
             let ours =
                 Train.start (adam 0.01) mse model
-                |> Train.runQuietly (batchesInOrder 100 (TensorData(x, y)))
+                |> Train.run Train.quiet (batchesInOrder 100 (TensorData(x, y)))
                 |> Seq.truncate 2000
                 |> Seq.map _.TrainLoss
                 |> Array.ofSeq
@@ -86,10 +86,10 @@ let courseReplayTests =
             let model = Model.build [ 2 ] (linear 5 --> sigmoid --> linear 5 --> sigmoid --> linear 3)
             let ours =
                 Train.start (adam 1e-3) crossEntropy model
-                |> Train.runQuietly ((batches 10 train).WithOrder(numpy.PermutationPerEpoch(int train.Count)))
+                |> Train.run Train.quiet ((batches 10 train).WithOrder(numpy.PermutationPerEpoch(int train.Count)))
                 |> Seq.truncate 5000
                 |> Seq.filter (fun r -> checkpoints |> List.exists (fun (e, _, _) -> e = r.Epoch))
-                |> Seq.map (fun r -> r.Epoch, r.TrainLoss, (Eval.on test accuracy r).["accuracy"])
+                |> Seq.map (fun r -> r.Epoch, r.TrainLoss, (Eval.on test Metric.accuracy r).["accuracy"])
                 |> List.ofSeq
             for (epoch, loss, accuracy), (_, torchLoss, torchAccuracy) in List.zip ours checkpoints do
                 // float32 sums in a different order drift a little over 65,000 steps; 1e-4 is far below a changed step.
@@ -178,16 +178,16 @@ let resumeTests =
                     Train.start (adam 1e-3) crossEntropy model, loader
                 // Uninterrupted: 4 epochs.
                 let s, loader = fresh 5L
-                let straight = Train.runQuietly loader s |> Seq.truncate 4 |> Seq.last
+                let straight = Train.run Train.quiet loader s |> Seq.truncate 4 |> Seq.last
                 // Interrupted after 2 epochs (checkpoint each epoch), then resumed in a fresh model.
                 let path = Path.Combine(dir, "run.nvck")
                 let s1, loader1 = fresh 5L
-                Train.runQuietly loader1 s1 |> Checkpoint.every path |> Seq.truncate 2 |> Seq.iter ignore
+                Train.run Train.quiet loader1 s1 |> Checkpoint.every path |> Seq.truncate 2 |> Seq.iter ignore
                 Seed.set 99L // the resumed process starts from another random state; the checkpoint restores it
                 let s2, loader2 = fresh 77L
                 let resumedState = Checkpoint.resume path s2
                 Expect.equal resumedState.Epoch 2 "resumes after epoch 2"
-                let resumed = Train.runQuietly loader2 resumedState |> Seq.truncate 2 |> Seq.last
+                let resumed = Train.run Train.quiet loader2 resumedState |> Seq.truncate 2 |> Seq.last
                 Expect.equal resumed.Epoch 4 "ends at epoch 4"
                 Expect.equal (weightsOf resumed.State.Model) (weightsOf straight.State.Model) "bit-identical weights"
                 Expect.equal resumed.TrainLoss straight.TrainLoss "and the same last epoch loss")
@@ -229,14 +229,14 @@ let callbackTests =
             let model = Model.build [ 1; 28; 28 ] cnn
             let history =
                 Train.start (adam 3e-3) crossEntropy model
-                |> Train.runQuietly (batches 32 train)
-                |> Seq.map (Eval.on test accuracy)
+                |> Train.run Train.quiet (batches 32 train)
+                |> Seq.map (Eval.on test Metric.accuracy)
                 |> EarlyStop.patience 2
                 |> Seq.truncate 30
                 |> List.ofSeq
             Expect.isLessThan history.Length 30 $"stopped early after {history.Length} epochs"
             let best = history |> List.minBy (fun r -> r.["val_loss"])
-            let now = Eval.model test [ accuracy ] model
+            let now = Eval.model test [ Metric.accuracy ] model
             Expect.floatClose Accuracy.veryHigh now.["accuracy"] best.["accuracy"] "the model is back at its best epoch"
             Expect.equal (history |> List.last).Epoch (best.Epoch + 2) "two epochs without improvement, then stop"
         }
@@ -246,7 +246,7 @@ let callbackTests =
             let before = weightsOf model
             let x = torch.tensor(array2D [ [ 1.f; 2.f ]; [ 3.f; 4.f ] ])
             let y = torch.tensor(array2D [ [ 1.f ]; [ nanf ] ])
-            let run = Train.start (sgd 0.1) mse model |> Train.runQuietly (batchesInOrder 1 (TensorData(x, y)))
+            let run = Train.start (sgd 0.1) mse model |> Train.run Train.quiet (batchesInOrder 1 (TensorData(x, y)))
             let e = Expect.throwsC (fun () -> run |> Seq.head |> ignore) id
             match e with
             | :? TrainingDivergedException as d ->
@@ -259,18 +259,18 @@ let callbackTests =
         test "training switches to training mode; evaluation, prediction and summaries leave the mode as they found it" {
             let train, test = smallData 200
             let model = Model.build [ 1; 28; 28 ] cnn
-            let result = Train.start (adam 1e-3) crossEntropy model |> Train.runQuietly (batches 50 train) |> Seq.head
+            let result = Train.start (adam 1e-3) crossEntropy model |> Train.run Train.quiet (batches 50 train) |> Seq.head
             Expect.isTrue model.IsTraining "training mode during and after the epoch"
-            Eval.on test accuracy result |> ignore
+            Eval.on test Metric.accuracy result |> ignore
             Expect.isTrue model.IsTraining "still in training mode after evaluation"
             model.Predict(test.Inputs.narrow(0L, 0L, 4L)) |> ignore
             model.Summary() |> ignore
             Expect.isTrue model.IsTraining "and after prediction and a summary"
             model.Eval()
-            Eval.model test [ accuracy ] model |> ignore
+            Eval.model test [ Metric.accuracy ] model |> ignore
             model.Predict(test.Inputs.narrow(0L, 0L, 4L)) |> ignore
             Expect.isFalse model.IsTraining "a model put in evaluation mode by hand stays there"
-            Train.runQuietly (batches 50 train) result.State |> Seq.head |> ignore
+            Train.run Train.quiet (batches 50 train) result.State |> Seq.head |> ignore
             Expect.isTrue model.IsTraining "the next epoch trains in training mode"
         }
         test "the same seed trains to bit-identical weights with and without an evaluation after every epoch" {
@@ -278,8 +278,8 @@ let callbackTests =
             let trained evaluate =
                 Seed.set 17L
                 let model = Model.build [ 1; 28; 28 ] cnn // dropout draws from libtorch's generator every step
-                let run = Train.start (adam 1e-3) crossEntropy model |> Train.runQuietly (batches 50 train)
-                let run = if evaluate then run |> Seq.map (Eval.on test accuracy) |> Seq.map (fun r -> r.State.Model.Predict(test.Inputs.narrow(0L, 0L, 8L)) |> ignore; r) else run
+                let run = Train.start (adam 1e-3) crossEntropy model |> Train.run Train.quiet (batches 50 train)
+                let run = if evaluate then run |> Seq.map (Eval.on test Metric.accuracy) |> Seq.map (fun r -> r.State.Model.Predict(test.Inputs.narrow(0L, 0L, 8L)) |> ignore; r) else run
                 run |> Seq.truncate 3 |> Seq.iter ignore
                 weightsOf model
             Expect.equal (trained true) (trained false) "evaluation, prediction and their loaders draw no random number that training would see"
@@ -307,14 +307,14 @@ let callbackTests =
         test "a run enumerated a second time is refused, not silently trained on from changed weights" {
             let train, _ = smallData 100
             let model = Model.build [ 1; 28; 28 ] cnn
-            let run = Train.start (adam 1e-3) crossEntropy model |> Train.runQuietly (batches 50 train)
+            let run = Train.start (adam 1e-3) crossEntropy model |> Train.run Train.quiet (batches 50 train)
             let first = run |> Seq.truncate 2 |> List.ofSeq
             Expect.equal (first |> List.map _.Epoch) [ 1; 2 ] "the first enumeration trains epochs 1 and 2"
             let e = Expect.throwsC (fun () -> run |> Seq.head |> ignore) id
             Expect.isTrue (e :? ConsumedStateException) $"ConsumedStateException, got {e.GetType().Name}"
             Expect.stringContains e.Message "cannot run (enumerate) training from this state" "says what was refused"
             Expect.stringContains e.Message "enumerating it a second time is refused" "and why"
-            let resumed = Train.runQuietly (batches 50 train) (List.last first).State |> Seq.head
+            let resumed = Train.run Train.quiet (batches 50 train) (List.last first).State |> Seq.head
             Expect.equal resumed.Epoch 3 "a new run from the latest state continues at epoch 3"
         }
         test "a figure's direction comes from its metric, not its name" {
@@ -337,7 +337,7 @@ let callbackTests =
         test "watching a figure the run does not have is refused with the names it has" {
             let train, test = smallData 200
             let model = Model.build [ 1; 28; 28 ] cnn
-            let run () = Train.start (adam 1e-3) crossEntropy model |> Train.runQuietly (batches 50 train) |> Seq.map (Eval.on test accuracy)
+            let run () = Train.start (adam 1e-3) crossEntropy model |> Train.run Train.quiet (batches 50 train) |> Seq.map (Eval.on test Metric.accuracy)
             for name, watch in [ "early stopping", EarlyStop.on "val_acc" 2; "the best-weights checkpoint", Checkpoint.best (Path.Combine(Path.GetTempPath(), "never.nv")) "val_acc"
                                  "the plateau schedule", Schedule.onPlateau "val_acc" 0.5 2 ] do
                 let e = Expect.throwsC (fun () -> run () |> watch |> Seq.head |> ignore) id
@@ -351,7 +351,7 @@ let callbackTests =
             let model = Model.build [ 1; 28; 28 ] cnn
             let rates =
                 Train.start (sgd 0.1) crossEntropy model
-                |> Train.runQuietly (batches 100 train)
+                |> Train.run Train.quiet (batches 100 train)
                 |> Schedule.apply (Schedule.step 1 0.5)
                 |> Seq.truncate 3
                 |> Seq.map _.LearningRate
@@ -372,8 +372,7 @@ let optionTests =
                     member _.EpochStarted(_, _) = ()
                     member _.StepFinished s = rates.Add(s.LearningRate)
                     member _.EpochFinished _ = () }
-            Train.startScheduled schedule (adam 0.01) crossEntropy model
-            |> fun s -> Train.Run(s, batchesInOrder 64 train, observer)
+            Train.fit { Train.quiet with StepSchedule = Some schedule; Observers = [ observer ] } (adam 0.01) crossEntropy model (batchesInOrder 64 train)
             |> Seq.truncate 2 |> Seq.iter ignore
             Expect.equal (List.ofSeq rates) [ for i in 0 .. 7 -> schedule.At(i, 0.) ] "the rate of each step is the schedule's"
         }
@@ -382,7 +381,7 @@ let optionTests =
             let model = Model.build [ 4 ] (linear 1)
             let before = weightsOf model |> Array.concat
             let x, y = torch.ones([| 8L; 4L |]).mul(torch.tensor 100.f), torch.zeros([| 8L; 1L |])
-            Train.startClipped 0.5 (sgd 1.0) mse model |> fun s -> Train.step s (new Batch(x, y)) |> ignore
+            Train.fit { Train.quiet with ClipGradNorm = Some 0.5 } (sgd 1.0) mse model (batchesInOrder 8 (Dataset.ofTensors x y)) |> Seq.head |> ignore
             let after = weightsOf model |> Array.concat
             let moved = Array.map2 (fun a b -> float (a - b) ** 2.) after before |> Array.sum |> sqrt
             Expect.isLessThanOrEqual moved (0.5 + 1e-5) $"|Δw| = lr · |clipped grad| ≤ 0.5, got {moved}"
@@ -396,7 +395,7 @@ let metricTests =
         test "accuracy, top-k, precision, recall, F1" {
             let logits = torch.tensor(array2D [ [ 3.f; 1.f; 0.f ]; [ 0.f; 2.f; 1.f ]; [ 0.f; 1.f; 2.f ]; [ 2.f; 0.f; 1.f ] ])
             let labels = torch.tensor([| 0L; 2L; 2L; 1L |]) // predictions 0, 1, 2, 0
-            Expect.equal (figure accuracy logits labels) 0.5 "2 of 4"
+            Expect.equal (figure Metric.accuracy logits labels) 0.5 "2 of 4"
             Expect.equal (figure (Metric.topK 2) logits labels) 0.75 "all but the last have the truth in their top 2"
             // per class (tp, predicted, actual): 0 (1,2,1), 1 (0,1,1), 2 (1,1,2)
             Expect.floatClose Accuracy.veryHigh (figure (Metric.precision 3) logits labels) ((0.5 + 0. + 1.) / 3.) "precision"
