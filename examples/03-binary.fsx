@@ -7,7 +7,7 @@ open NeuralVision
 open NeuralVision.Data
 open Lesson
 
-Seed.set 0L
+Seed.set 0
 let table = Sklearn.BreastCancer()
 let data = table.ToData()
 // Two features so the boundary can be drawn: mean radius (0) and mean texture (1); standardised.

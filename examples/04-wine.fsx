@@ -9,7 +9,7 @@ open Lesson
 
 let wine = Sklearn.Wine()
 let fit (table: Table) (net: Layer) epochs standardise =
-    Seed.set 0L
+    Seed.set 0
     // The course's notebook, draw for draw: np.random.seed(0), scikit-learn's train_test_split(test_size=0.3),
     // then np.random.permutation of the training rows at every epoch; torch.manual_seed(0) for the weights.
     let numpy = NeuralVision.Tensors.NumPyRandomState 0u

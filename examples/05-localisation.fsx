@@ -8,7 +8,7 @@ open NeuralVision
 open NeuralVision.Data
 open Lesson
 
-Seed.set 0L
+Seed.set 0
 let fashion = FashionMnist.Load()
 let train = Canvas.Place(fashion.Train, pick 12000 3000, seed = 1)
 let test = Canvas.Place(fashion.Test, pick 2000 500, seed = 2)

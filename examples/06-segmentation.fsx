@@ -7,7 +7,7 @@ open NeuralVision
 open NeuralVision.Data
 open Lesson
 
-Seed.set 0L
+Seed.set 0
 let fashion = FashionMnist.Load()
 let train = Canvas.Place(fashion.Train, pick 8000 2000, seed = 3)
 let test = Canvas.Place(fashion.Test, pick 1000 400, seed = 4)

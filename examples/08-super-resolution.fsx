@@ -7,7 +7,7 @@ open NeuralVision
 open NeuralVision.Data
 open Lesson
 
-Seed.set 0L
+Seed.set 0
 let fashion = FashionMnist.Load()
 let lowHigh (set: ImageSet) =
     let high = set.ToData().Inputs

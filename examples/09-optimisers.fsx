@@ -34,12 +34,12 @@ let reached =
           name, row ]
 
 // The same optimisers training one small network on Fashion-MNIST.
-Seed.set 0L
+Seed.set 0
 let fashion = FashionMnist.Load()
 let train = fashion.Train.Take(pick 20000 5000).ToData()
 let curves =
     [ for name, optimiser in [ "SGD", sgd 0.05; "momentum", momentum 0.05 0.9; "Nesterov", nesterov 0.05 0.9; "Rprop", rprop 0.001; "RMSprop", rmsprop 0.001; "Adam", adam 0.001 ] ->
-          Seed.set 0L
+          Seed.set 0
           let model = Model.build [ 1; 28; 28 ] (flatten --> linear 100 --> sigmoid --> linear 10)
           let losses = Training.StepLosses()
           // Full-batch for Rprop (it reads only gradient signs, meant for whole-data gradients); mini-batches for the rest.

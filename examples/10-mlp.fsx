@@ -10,7 +10,7 @@ open Lesson
 let courseMlp = flatten --> linear 100 --> sigmoid --> linear 10
 let widerMlp = flatten --> linear 256 --> relu --> linear 128 --> relu --> linear 10
 let fit (mlp: Layer) (train: TensorData) (test: TensorData) epochs =
-    Seed.set 0L
+    Seed.set 0
     let model = Model.build [ 1; 28; 28 ] mlp
     Train.start (adam 1e-3) crossEntropy model
     |> Train.runQuietly (batches 100 train)

@@ -10,7 +10,7 @@ open Lesson
 
 let curves = ResizeArray<Plot.Series>()
 let fit name (net: Layer) (train: TensorData) (test: TensorData) epochs (halveEvery: int option) =
-    Seed.set 0L
+    Seed.set 0
     let model = Model.build [ 1; 28; 28 ] net
     let run =
         Train.start (adam 1e-3) crossEntropy model

@@ -16,7 +16,7 @@ for name in [ "alexnet"; "googlenet"; "resnet18" ] do
     printfn "%s: %d layers, %s" name model.Rows.Count lines.[lines.Length - 1]
 
 // ResNet-18 on 28×28 grey images: its stem (7×7/2 conv and 3×3/2 pool) leaves 7×7 feature maps.
-Seed.set 0L
+Seed.set 0
 let fashion = FashionMnist.Load()
 let train, test = fashion.Train.Take(pick 60000 6000).ToData(), fashion.Test.Take(pick 10000 2000).ToData()
 let model = Model.build [ 1; 28; 28 ] (Architectures.resnet18 10)

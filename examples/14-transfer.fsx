@@ -11,7 +11,7 @@ open NeuralVision.Vision
 open Lesson
 
 let perClass, size, headEpochs, allEpochs = pick (100, 64, 3, 5) (20, 48, 2, 2)
-Seed.set 0L
+Seed.set 0
 
 // The data: the first `perClass` images of each class, grey 28×28 → RGB size×size in 0..1.
 let pick (set: ImageSet) n =
@@ -44,7 +44,7 @@ printfn "pretrained, all convolutions (backbone at a tenth of the head's rate, B
 let tuned = fit "pretrained" (Transfer.startWithGroups [ "fc", 1e-3; "", 1e-4 ] (adam 1e-3) crossEntropy pretrained) allEpochs
 
 // From scratch: the same ResNet-18 pipeline, random weights, the same number of epochs.
-Seed.set 0L
+Seed.set 0
 let scratch = Model.build [ 3; size; size ] (Architectures.resnet18 10)
 printfn "from scratch (%d epochs):" (headEpochs + allEpochs)
 let fromScratch = fit "from scratch" (Train.start (adam 1e-3) crossEntropy scratch) (headEpochs + allEpochs)

@@ -22,7 +22,7 @@ let remedies =
 
 let outcomes =
     [ for name, optimiser, p, augment, stopEarly in remedies ->
-          Seed.set 0L
+          Seed.set 0
           let model = Model.build [ 1; 28; 28 ] (net p)
           let loader = batches 50 train
           let loader = if augment then loader.WithAugmentation(Augmenter.Of(AugmentTargets.Labels, RandomCrop 2, HorizontalFlip(), Affine(10.0, 0.05))) else loader

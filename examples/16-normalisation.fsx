@@ -17,7 +17,7 @@ let cnn (bn: bool) =
 
 /// Accuracy per epoch, and the first epoch that reaches the target (None if none does).
 let curve (net: Layer) (trainData: TensorData) (testData: TensorData) lr =
-    Seed.set 0L
+    Seed.set 0
     let model = Model.build [ 1; 28; 28 ] net
     let history =
         Train.start (sgd lr) crossEntropy model

@@ -23,7 +23,7 @@ let data, real =
         printfn "%s" e.Message
         // Stand-in files in the real format: 10 classes of coloured noise with a class-dependent tint.
         let dir = Directory.CreateTempSubdirectory("nv-cifar-").FullName
-        Seed.set 0L
+        Seed.set 0
         let random = System.Random 0
         let write name count =
             let bytes = [| for _ in 1 .. count do
@@ -34,7 +34,7 @@ let data, real =
             Path.Combine(dir, name)
         TrainTest(Cifar.ReadBatch(write "data_batch_1.bin" 2000, Cifar.Classes10), Cifar.ReadBatch(write "test_batch.bin" 500, Cifar.Classes10)), false
 
-Seed.set 0L
+Seed.set 0
 let train, test = data.Train.Take(pick 50000 2000).ToData(), data.Test.Take(pick 10000 500).ToData()
 let model = Model.build [ 3; 32; 32 ] cifarNet
 let run =

@@ -7,7 +7,7 @@ open TorchSharp
 open NeuralVision
 open Lesson
 
-Seed.set 0L
+Seed.set 0
 // Gaussian: NLL(y | ŷ, σ) = (y − ŷ)²/(2σ²) + log σ + ½ log 2π, so with σ = 1 the mean NLL is MSE/2 + const.
 let y = torch.randn(1000L)
 let predictions = [ for shift in [ 0.0; 0.3; 0.7; 1.5 ] -> y.add(torch.randn(1000L).mul(torch.tensor 0.5f)).add(torch.tensor (float32 shift)) ]

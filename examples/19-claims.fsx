@@ -9,10 +9,10 @@ open NeuralVision
 open Lesson
 
 // 1. The first layer's gradient norm in n-layer nets of 16 units, for sigmoid, tanh and ReLU.
-Seed.set 0L
+Seed.set 0
 let x = torch.randn(256L, 16L)
 let firstLayerGradient (activation: Layer) depth =
-    Seed.set 1L
+    Seed.set 1
     let net = ([ for _ in 1 .. depth -> linear 16 --> activation ] |> List.reduce (-->)) --> linear 1
     let model = Model.build [ 16 ] net
     let out = Model.forward model x
@@ -29,7 +29,7 @@ Plot.Charts.Lines(picture "19-claims" "vanishing-gradient.png", "First-layer gra
 
 // 2. MSE after a sigmoid against BCE on the same binary task, from a confidently wrong start.
 let confidentlyWrong loss =
-    Seed.set 2L
+    Seed.set 2
     let xs = torch.randn(512L, 2L)
     let ys = xs.select(1L, 0L).gt(torch.tensor 0.f).to_type(torch.float32).unsqueeze(1L)
     let model = Model.build [ 2 ] (linear 1 --> sigmoid)

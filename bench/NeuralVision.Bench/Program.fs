@@ -51,7 +51,7 @@ let main argv =
             File.WriteAllText(path, JsonSerializer.Serialize(results, JsonSerializerOptions(WriteIndented = true)))
             printfn "json: %s" path
         | None -> ()
-    Seed.set 0L
+    Seed.set 0
     let data = FashionMnist.Load()
     let train = data.Train.ToData()
     let test = data.Test.ToData()

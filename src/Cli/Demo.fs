@@ -15,7 +15,7 @@ let lenet =
 
 /// Runs the demo; returns the test accuracy.
 let run (epochs: int) (batchSize: int) (outDir: string) : float =
-    Seed.set 0L
+    Seed.set 0
     printfn "Fashion-MNIST: looking for the data (provisioned on first use)..."
     let data = FashionMnist.Load(Console.provisionProgress ())
     let train, test = data.Train.ToData(), data.Test.ToData()

@@ -167,7 +167,7 @@ let private data (args: ParseResults<DataArgs>) =
         let out = show.GetResult(ShowArgs.Out, Path.Combine(root (), "out", "data", Path.GetFileName(name.TrimEnd('/')) + (if show.Contains Augment then "-augmented" else "") + ".png"))
         let struct (part, set, classes) = Data.Catalog.Parts(name, progress) |> Seq.head
         if set.Inputs.dim () <> 4L then show.Raise($"{name} is a table, not images; use 'data describe'.")
-        Seed.set 0L
+        Seed.set 0
         let loader = Data.Loader.Create(set, 32)
         let loader =
             if show.Contains Augment then

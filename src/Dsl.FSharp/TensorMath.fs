@@ -25,7 +25,6 @@ type TensorMath =
     static member Pow(x: Tensor, p: float) = x.pow(p.ToScalar())
     static member Pow(x: Tensor, p: int) = x.pow((int64 p).ToScalar())
     static member Pow(x: Tensor, p: Tensor) = x.pow(p)
-    static member Pow(x: float, p: Tensor) = torch.pow(x.ToScalar(), p)
     // A second overload per name keeps F# from deciding on Tensor before it knows the argument's type
     // (with one candidate it would, and `sqrt 2.0` would then fail). Never called.
     static member Sqrt(x: TensorMath) = x
@@ -68,7 +67,8 @@ module TensorFunctions =
     let inline cos x = cosOf Unchecked.defaultof<TensorMath> x
     /// tan x for floats and tensors.
     let inline tan x = tanOf Unchecked.defaultof<TensorMath> x
-    /// xᵖ: floats, and tensors with a float, int or tensor exponent (`w ** 2.0`, `w ** 2`, `2.0 ** w`).
+    /// xᵖ: floats, and tensors with a float, int or tensor exponent (`w ** 2.0`, `w ** 2`, `w ** v`). A float base
+    /// with a tensor exponent is `exp (v * log 2.0)`: F# settles `float ** _` itself before looking at the exponent.
     let inline ( ** ) x p = powOf Unchecked.defaultof<TensorMath> x p
 
     /// The shape and the values, in row-major order, of a number, an F# list, array or sequence (nested to any

@@ -99,4 +99,4 @@ module Device =
 [<RequireQualifiedAccess>]
 module Seed =
     /// Seeds libtorch, the library's random sources, and fixes the thread count to one per core.
-    let set (seed: int64) : unit = Tensors.Seeding.Seed(seed)
+    let set (seed: int) : unit = Tensors.Seeding.Seed(int64 seed)

@@ -237,7 +237,7 @@ let treeTests =
             Expect.stringContains e.Message "no layer at path 'encoderr'; the paths are: encoder, encoder.0" "names the paths"
         }
         test "the autoencoder's encoder in one expression: a part of the built model, sharing its weights" {
-            Seed.set 2L
+            Seed.set 2
             let model = Model.build [ 1; 28; 28 ] autoencoder
             let x = torch.rand(5L, 1L, 28L, 28L)
             let encoder = model.Part "encoder"
@@ -265,7 +265,7 @@ let treeTests =
             Expect.throwsT<ArgumentOutOfRangeException> (fun () -> model.Slice(2, 9) |> ignore) "a range past the end is refused"
         }
         test "squeeze-and-excitation: x times a per-channel gate, with its summary, paths, freezing and shape checks" {
-            Seed.set 5L
+            Seed.set 5
             let se = Layers.SqueezeExcite.Of(8L, 2L)
             let model = Model.build [ 8; 6; 6 ] (conv2dSame 8 3 --> se)
             Expect.equal [ for r in model.Rows -> r.Path ] [ "0"; "1.gate.0"; "1.gate.1"; "1.gate.2"; "1.gate.3"; "1.gate.4" ] "the gate's layers in the summary"

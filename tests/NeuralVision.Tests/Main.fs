@@ -19,6 +19,7 @@ let allTests =
         OptimiserTests.tests
         TrainingTests.tests
         VisionTests.tests
+        FSharpSurfaceTests.tests
         ExampleTests.tests
         CliTests.tests
         ReliabilityTests.tests

@@ -14,7 +14,7 @@ open NeuralVision.Data
 let private net = conv2d 8 3 --> relu --> maxPool 2 --> dropout2d 0.1 --> flatten --> linear 32 --> relu --> dropout 0.3 --> linear 10
 
 let private fresh () =
-    Seed.set 21L
+    Seed.set 21
     let data = FashionMnist.Load().Train.Take(768).ToData()
     let loader = (Loader(data, 32, true, 99L)).WithAugmentation(Augmenter([ RandomCrop 2; HorizontalFlip(); GaussianNoise 0.05 ], 7L))
     let model = Model.build [ 1; 28; 28 ] net

@@ -9,7 +9,7 @@ open NeuralVision
 /// Child mode "seed N": seed, then draw from libtorch, from a library Random, and train a few
 /// steps; print a hash of every resulting bit.
 let childMain (args: string list) =
-    Seed.set (int64 (List.head args))
+    Seed.set (int (List.head args))
     use scope = torch.NewDisposeScope()
     let noise = torch.randn([| 1000L |], dtype = torch.float64)
     let rnd = Tensors.Seeding.NewRandom()

@@ -20,7 +20,7 @@ let foldTests =
     testList "the fold equals a hand-written TorchSharp loop" [
         test "regression y = 2^x·sin(2^-x): same seed, same data, same losses (2,000 full-batch Adam steps)" {
             // The library: the fold over a full-batch loader.
-            Seed.set 0L
+            Seed.set 0
             let x, y = regressionData ()
             let model = Model.build [ 1 ] regressionNet
             let ours =
@@ -30,7 +30,7 @@ let foldTests =
                 |> Seq.map _.TrainLoss
                 |> Array.ofSeq
             // The same by hand: TorchSharp modules created in the same order, the same loop.
-            Seed.set 0L
+            Seed.set 0
             let x2, y2 = regressionData ()
             let l1, l2, l3 = torch.nn.Linear(1L, 30L), torch.nn.Linear(30L, 30L), torch.nn.Linear(30L, 1L)
             let parameters = [ yield! l1.parameters(); yield! l2.parameters(); yield! l3.parameters() ]
@@ -76,7 +76,7 @@ let courseReplayTests =
             let checkpoints =
                 [ for c in json.RootElement.GetProperty("checkpoints").EnumerateArray() ->
                     c.GetProperty("epoch").GetInt32(), c.GetProperty("train_loss").GetDouble(), c.GetProperty("test_accuracy").GetDouble() ]
-            Seed.set 0L
+            Seed.set 0
             let numpy = NeuralVision.Tensors.NumPyRandomState 0u
             let data = Sklearn.Wine().Select("alcohol", "malic_acid").ToData()
             let struct (train, test) = data.SplitLikeScikitLearn(0.3, numpy)
@@ -117,7 +117,7 @@ let flatTests =
             let data = TensorData(torch.rand([| 256L; 1L; 12L; 12L |]), torch.randint(10L, [| 256L |]))
             let net = conv2d 4 3 --> relu --> maxPool 2 --> flatten --> linear 16 --> relu --> linear 10
             let train flatten (optimiser: Optimiser) =
-                Seed.set 3L
+                Seed.set 3
                 let model = Model.build [ 1; 12; 12 ] net
                 let state = Training.Train.Start(model, optimiser, crossEntropy, flatten = flatten)
                 Training.Train.Run(state, Loader(data, 32, true, 5L)) |> Seq.truncate 2 |> Seq.last |> ignore
@@ -131,7 +131,7 @@ let flatTests =
 let memoryTests =
     testList "memory stays flat" [
         test "2,000 training steps leave no live tensors behind and RSS flat" {
-            Seed.set 1L
+            Seed.set 1
             let data = TensorData(torch.rand([| 640L; 1L; 28L; 28L |]), torch.randint(10L, [| 640L |]))
             let model = Model.build [ 1; 28; 28 ] (conv2d 6 5 --> relu --> maxPool 2 --> flatten --> dropout 0.2 --> linear 10)
             let loader = batches 64 data
@@ -177,14 +177,14 @@ let resumeTests =
                     let loader = Loader(train, 64, true, 1234L)
                     Train.start (adam 1e-3) crossEntropy model, loader
                 // Uninterrupted: 4 epochs.
-                let s, loader = fresh 5L
+                let s, loader = fresh 5
                 let straight = Train.run Train.quiet loader s |> Seq.truncate 4 |> Seq.last
                 // Interrupted after 2 epochs (checkpoint each epoch), then resumed in a fresh model.
                 let path = Path.Combine(dir, "run.nvck")
-                let s1, loader1 = fresh 5L
+                let s1, loader1 = fresh 5
                 Train.run Train.quiet loader1 s1 |> Checkpoint.every path |> Seq.truncate 2 |> Seq.iter ignore
-                Seed.set 99L // the resumed process starts from another random state; the checkpoint restores it
-                let s2, loader2 = fresh 77L
+                Seed.set 99 // the resumed process starts from another random state; the checkpoint restores it
+                let s2, loader2 = fresh 77
                 let resumedState = Checkpoint.resume path s2
                 Expect.equal resumedState.Epoch 2 "resumes after epoch 2"
                 let resumed = Train.run Train.quiet loader2 resumedState |> Seq.truncate 2 |> Seq.last
@@ -225,7 +225,7 @@ let callbackTests =
     testList "callbacks over the run" [
         test "early stopping stops, and restores the best epoch's weights" {
             let train, test = smallData 600
-            Seed.set 3L
+            Seed.set 3
             let model = Model.build [ 1; 28; 28 ] cnn
             let history =
                 Train.start (adam 3e-3) crossEntropy model
@@ -241,7 +241,7 @@ let callbackTests =
             Expect.equal (history |> List.last).Epoch (best.Epoch + 2) "two epochs without improvement, then stop"
         }
         test "a NaN loss stops the run with epoch and step, before the bad step changes any weight" {
-            Seed.set 4L
+            Seed.set 4
             let model = Model.build [ 2 ] (linear 1)
             let before = weightsOf model
             let x = torch.tensor(array2D [ [ 1.f; 2.f ]; [ 3.f; 4.f ] ])
@@ -276,7 +276,7 @@ let callbackTests =
         test "the same seed trains to bit-identical weights with and without an evaluation after every epoch" {
             let train, test = smallData 300
             let trained evaluate =
-                Seed.set 17L
+                Seed.set 17
                 let model = Model.build [ 1; 28; 28 ] cnn // dropout draws from libtorch's generator every step
                 let run = Train.start (adam 1e-3) crossEntropy model |> Train.run Train.quiet (batches 50 train)
                 let run = if evaluate then run |> Seq.map (Eval.on test Metric.accuracy) |> Seq.map (fun r -> r.State.Model.Predict(test.Inputs.narrow(0L, 0L, 8L)) |> ignore; r) else run
@@ -377,7 +377,7 @@ let optionTests =
             Expect.equal (List.ofSeq rates) [ for i in 0 .. 7 -> schedule.At(i, 0.) ] "the rate of each step is the schedule's"
         }
         test "gradient clipping bounds the step" {
-            Seed.set 6L
+            Seed.set 6
             let model = Model.build [ 4 ] (linear 1)
             let before = weightsOf model |> Array.concat
             let x, y = torch.ones([| 8L; 4L |]).mul(torch.tensor 100.f), torch.zeros([| 8L; 1L |])
