@@ -3,7 +3,6 @@
 // course's (BCE for presence and centre, (output − log size)² for the size). Measured: mean IoU on test.
 #load "Lesson.fsx"
 
-open TorchSharp
 open NeuralVision
 open NeuralVision.Data
 open Lesson
@@ -19,17 +18,15 @@ let net =
     --> flatten --> linear 128 --> relu --> linear 5
 let model = Model.build [ 1; 64; 64 ] net
 let last =
-    Train.start (adam 1e-3) boxLoss model
-    |> Train.run (batches 64 (train.ForBoxes()))
+    Train.fit Train.defaults (adam 1e-3) boxLoss model (batches 64 (train.ForBoxes()))
     |> Seq.map (Eval.on (test.ForBoxes()) Metric.boxIou)
     |> Report.print
     |> Seq.truncate (pick 12 4)
     |> Seq.last
 printfn "mean IoU of predicted and true boxes on %d test canvases: %.4f (bar: ≥ 0.70)" test.Count last.["boxIou"]
 
-model.Eval()
-let shown = test.Images.narrow(0L, 0L, 16L)
-let predicted = Losses.Loss.DecodeBox(Model.forward model shown).detach()
-Plot.ImageGrid.Samples(picture "05-localisation" "boxes.png", shown, [ for _ in 1 .. 16 -> "true: green, predicted: red" ],
-                       boxes = [ struct (test.Boxes.narrow(0L, 0L, 16L), "#32CD32"); struct (predicted, "#FF4500") ])
+let shown = test.Images.[0..15, *, *, *]
+let predicted = Loss.DecodeBox(Model.predict model shown)
+Chart.images(picture "05-localisation" "boxes.png", shown, [ for _ in 1 .. 16 -> "true: green, predicted: red" ],
+             boxes = [ test.Boxes.[0..15, *], "#32CD32"; predicted, "#FF4500" ])
 result "mean_iou" last.["boxIou"]

@@ -2,7 +2,6 @@
 // with U-Net skips, a logit per pixel, the course's per-pixel BCE summed over the image. Measured: mean IoU.
 #load "Lesson.fsx"
 
-open TorchSharp
 open NeuralVision
 open NeuralVision.Data
 open Lesson
@@ -18,23 +17,20 @@ let net =
     --> skip (maxPool 2 --> conv2dSame 32 3 --> relu
               --> skip (maxPool 2 --> conv2dSame 64 3 --> relu --> upsample 2)
               --> conv2dSame 32 3 --> relu --> upsample 2)
-    --> conv2dSame 16 3 --> relu --> Layers.Net.Conv2d(1L, 1L)
+    --> conv2dSame 16 3 --> relu --> conv2d 1 1
 let model = Model.build [ 1; 64; 64 ] net
 printfn "%s" (Model.summary model)
 let last =
-    Train.start (adam 1e-3) pixelBce model
-    |> Train.run (batches 32 (train.ForMasks()))
+    Train.fit Train.defaults (adam 1e-3) pixelBce model (batches 32 (train.ForMasks()))
     |> Seq.map (Eval.on (test.ForMasks()) Metric.iou)
     |> Report.print
     |> Seq.truncate (pick 6 3)
     |> Seq.last
 printfn "mean IoU of predicted and true masks on %d test canvases: %.4f (bar: ≥ 0.80)" test.Count last.["iou"]
 
-model.Eval()
-let n = 8L
-let images = test.Images.narrow(0L, 0L, n)
-let predicted = (Model.forward model images).gt(torch.tensor 0.f).to_type(torch.float32).detach()
-let rows = torch.cat([| images; test.Masks.narrow(0L, 0L, n); predicted |], 0L)
-Plot.ImageGrid.Samples(picture "06-segmentation" "masks.png", rows,
-                       [ for r in [ "image"; "true mask"; "predicted" ] do for _ in 1L .. n -> r ], columns = int n)
+let n = 8
+let images = test.Images.[0..n - 1, *, *, *]
+let predicted = Model.predict model images |> Tensor.above 0.0
+Chart.images(picture "06-segmentation" "masks.png", Tensor.cat [ images; test.Masks.[0..n - 1, *, *, *]; predicted ],
+             [ for r in [ "image"; "true mask"; "predicted" ] do for _ in 1 .. n -> r ], columns = n)
 result "mean_iou" last.["iou"]

@@ -2,7 +2,6 @@
 // shuffle), trained on Fashion-MNIST; judged by PSNR against bicubic upsampling of the same inputs.
 #load "Lesson.fsx"
 
-open TorchSharp
 open NeuralVision
 open NeuralVision.Data
 open Lesson
@@ -10,29 +9,27 @@ open Lesson
 Seed.set 0
 let fashion = FashionMnist.Load()
 let lowHigh (set: ImageSet) =
-    let high = set.ToData().Inputs
-    TensorData(torch.nn.functional.avg_pool2d(high, 2L), high)  // 14×14 inputs, 28×28 targets
+    let high = (Dataset.ofImages set).Inputs
+    Dataset.ofTensors (Model.apply (avgPool 2) high) high                // 14×14 inputs, 28×28 targets
 let train, test = lowHigh (fashion.Train.Take(pick 60000 12000)), lowHigh (fashion.Test.Take(pick 10000 2000))
 
 let net = conv2dSame 64 5 --> relu --> conv2dSame 32 3 --> relu --> conv2dSame 4 3 --> pixelShuffle 2
 let model = Model.build [ 1; 14; 14 ] net
 let last =
-    Train.start (adam 1e-3) mse model
-    |> Train.run (batches 64 train)
+    Train.fit Train.defaults (adam 1e-3) mse model (batches 64 train)
     |> Seq.map (Eval.on test Metric.psnr)
     |> Report.print
     |> Seq.truncate (pick 5 2)
     |> Seq.last
 
-let bicubic = torch.nn.functional.interpolate(test.Inputs, [| 28L; 28L |], mode = torch.InterpolationMode.Bicubic, align_corners = false).clamp(torch.tensor 0.f, torch.tensor 1.f)
-let psnrOf (x: torch.Tensor) = Training.Metrics.Psnr().Finish.Invoke(Training.Metrics.Psnr().Sums.Invoke(x, test.Targets))
-let ours, baseline = last.["psnr"], psnrOf bicubic
+let bicubic = test.Inputs |> Tensor.resize 28 28 Bicubic |> Tensor.clamp 0.0 1.0
+let ours, baseline = last.["psnr"], Metric.value Metric.psnr bicubic test.Targets
 printfn "test PSNR: ours %.2f dB, bicubic %.2f dB, gain %.2f dB (bar: ≥ 1)" ours baseline (ours - baseline)
 
-model.Eval()
-let n = 8L
-let nearest = torch.nn.functional.interpolate(test.Inputs.narrow(0L, 0L, n), [| 28L; 28L |], mode = torch.InterpolationMode.Nearest)
-let rows = torch.cat([| nearest; bicubic.narrow(0L, 0L, n); (Model.forward model (test.Inputs.narrow(0L, 0L, n))).clamp(torch.tensor 0.f, torch.tensor 1.f).detach(); test.Targets.narrow(0L, 0L, n) |], 0L)
-Plot.ImageGrid.Samples(picture "08-super-resolution" "comparison.png", rows,
-                       [ for r in [ "14x14 input"; "bicubic"; "ours"; "truth" ] do for _ in 1L .. n -> r ], columns = int n)
+let n = 8
+let inputs = test.Inputs.[0..n - 1, *, *, *]
+let rows = Tensor.cat [ Tensor.resize 28 28 Nearest inputs; bicubic.[0..n - 1, *, *, *]
+                        Model.predict model inputs |> Tensor.clamp 0.0 1.0; test.Targets.[0..n - 1, *, *, *] ]
+Chart.images(picture "08-super-resolution" "comparison.png", rows,
+             [ for r in [ "14x14 input"; "bicubic"; "ours"; "truth" ] do for _ in 1 .. n -> r ], columns = n)
 result "psnr_gain_db" (ours - baseline)

@@ -2,7 +2,6 @@
 // digits (8,000 train, 2,000 test); on Fashion-MNIST, a wider one as in zalando's benchmark (256, 128, ReLU).
 #load "Lesson.fsx"
 
-open TorchSharp
 open NeuralVision
 open NeuralVision.Data
 open Lesson
@@ -12,25 +11,22 @@ let widerMlp = flatten --> linear 256 --> relu --> linear 128 --> relu --> linea
 let fit (mlp: Layer) (train: TensorData) (test: TensorData) epochs =
     Seed.set 0
     let model = Model.build [ 1; 28; 28 ] mlp
-    Train.start (adam 1e-3) crossEntropy model
-    |> Train.runQuietly (batches 100 train)
-    |> Seq.map (Eval.on test accuracy)
+    Train.fit Train.quiet (adam 1e-3) crossEntropy model (batches 100 train)
+    |> Seq.map (Eval.on test Metric.accuracy)
     |> Report.print
     |> Seq.truncate epochs
     |> List.ofSeq
 
-let digits = Mnist.Load().ToData()
-let struct (mnistTrain, mnistTest) = digits.Split(0.2, 0)
+let mnistTrain, mnistTest = Mnist.Load() |> Dataset.ofImages |> Dataset.split 0.2 0
 let mnistRun = fit courseMlp mnistTrain mnistTest (pick 10 3)
 let mnist = List.last mnistRun
 printfn "MNIST (8,000 / 2,000): test accuracy %.4f (course: ≈ 0.92 after one epoch on the full set)" mnist.["accuracy"]
 
 let fashion = FashionMnist.Load()
-let fashionRun = fit widerMlp (fashion.Train.Take(pick 60000 10000).ToData()) (fashion.Test.ToData()) (pick 15 3)
+let fashionRun = fit widerMlp (fashion.Train.Take(pick 60000 10000) |> Dataset.ofImages) (Dataset.ofImages fashion.Test) (pick 15 3)
 let fashionResult = List.last fashionRun
-let curve name (run: EpochResult list) = Plot.Series(name, [| for r in run -> float r.Epoch |], [| for r in run -> r.["accuracy"] |])
-Plot.Charts.Lines(picture "10-mlp" "accuracy.png", "784 → 100 → 10 with Adam: test accuracy", "epoch", "test accuracy",
-                  [ curve "MNIST (10,000 digits)" mnistRun; curve "Fashion-MNIST" fashionRun ], markers = true)
+Chart.lines(picture "10-mlp" "accuracy.png", "784 → 100 → 10 with Adam: test accuracy", "epoch", "test accuracy",
+            [ Chart.epochs("MNIST (10,000 digits)", "accuracy", mnistRun); Chart.epochs("Fashion-MNIST", "accuracy", fashionRun) ], markers = true)
 printfn "Fashion-MNIST, 784 → 256 → 128 → 10: test accuracy %.4f (zalando's MLP benchmark: 0.883)" fashionResult.["accuracy"]
 printfn "result: fashion_accuracy = %.4f" fashionResult.["accuracy"]
 result "mnist_accuracy" mnist.["accuracy"]

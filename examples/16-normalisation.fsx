@@ -2,13 +2,12 @@
 // and raw 0–255 inputs against standardised ones.
 #load "Lesson.fsx"
 
-open TorchSharp
 open NeuralVision
 open NeuralVision.Data
 open Lesson
 
 let fashion = FashionMnist.Load()
-let train, test = fashion.Train.Take(pick 60000 12000).ToData(), fashion.Test.Take(pick 10000 2000).ToData()
+let train, test = fashion.Train.Take(pick 60000 12000) |> Dataset.ofImages, fashion.Test.Take(pick 10000 2000) |> Dataset.ofImages
 let target = pick 0.88 0.80
 let maxEpochs = pick 10 5
 let cnn (bn: bool) =
@@ -20,9 +19,8 @@ let curve (net: Layer) (trainData: TensorData) (testData: TensorData) lr =
     Seed.set 0
     let model = Model.build [ 1; 28; 28 ] net
     let history =
-        Train.start (sgd lr) crossEntropy model
-        |> Train.runQuietly (batches 64 trainData)
-        |> Seq.map (Eval.on testData accuracy)
+        Train.fit Train.quiet (sgd lr) crossEntropy model (batches 64 trainData)
+        |> Seq.map (Eval.on testData Metric.accuracy)
         |> Seq.truncate maxEpochs
         |> List.ofSeq
     [| for r in history -> r.["accuracy"] |], history |> List.tryFindIndex (fun r -> r.["accuracy"] >= target) |> Option.map ((+) 1)
@@ -33,15 +31,14 @@ let epochsText = function Some e -> string e | None -> $">{maxEpochs}"
 printfn "SGD 0.01: epochs to %.0f%% test accuracy — without BatchNorm %s, with BatchNorm %s" (100. * target) (epochsText plainReach) (epochsText normReach)
 
 // Raw 0–255 pixels against standardised ones (same net without BatchNorm).
-let scale255 (d: TensorData) = d.Map(fun x -> x.mul(torch.tensor 255.f))
-let norm = Standardisation.Fit train.Inputs
+let scale255 = Dataset.map (fun x -> x * 255.0)
+let standardTrain, standardTest = Dataset.standardise (train, test)
 let raw, _ = curve (cnn false) (scale255 train) (scale255 test) 0.05
-let standard, _ = curve (cnn false) (norm.Apply train) (norm.Apply test) 0.05
-printfn "final test accuracy: raw 0–255 %.4f, standardised %.4f" raw.[raw.Length - 1] standard.[standard.Length - 1]
+let standard, _ = curve (cnn false) standardTrain standardTest 0.05
+printfn "final test accuracy: raw 0–255 %.4f, standardised %.4f" (Array.last raw) (Array.last standard)
 
-let xs (a: float[]) = Array.init a.Length (fun i -> float (i + 1))
-Plot.Charts.Lines(picture "16-normalisation" "batchnorm.png", "Test accuracy with and without BatchNorm (SGD 0.01)", "epoch", "test accuracy",
-                  [ Plot.Series("without BatchNorm", xs plain, plain); Plot.Series("with BatchNorm", xs normed, normed)
-                    Plot.Series("raw 0-255 inputs", xs raw, raw); Plot.Series("standardised inputs", xs standard, standard) ], markers = true)
+let series name (ys: float[]) = name, Array.init ys.Length (fun i -> float (i + 1)), ys
+Chart.lines(picture "16-normalisation" "batchnorm.png", "Test accuracy with and without BatchNorm (SGD 0.01)", "epoch", "test accuracy",
+            [ series "without BatchNorm" plain; series "with BatchNorm" normed; series "raw 0-255 inputs" raw; series "standardised inputs" standard ], markers = true)
 let epochsOrMax = function Some e -> float e | None -> float (maxEpochs + 1)
 result "epochs_saved_by_batchnorm" (epochsOrMax plainReach - epochsOrMax normReach)

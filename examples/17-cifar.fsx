@@ -5,7 +5,6 @@
 #load "Lesson.fsx"
 
 open System.IO
-open TorchSharp
 open NeuralVision
 open NeuralVision.Data
 open Lesson
@@ -35,17 +34,16 @@ let data, real =
         TrainTest(Cifar.ReadBatch(write "data_batch_1.bin" 2000, Cifar.Classes10), Cifar.ReadBatch(write "test_batch.bin" 500, Cifar.Classes10)), false
 
 Seed.set 0
-let train, test = data.Train.Take(pick 50000 2000).ToData(), data.Test.Take(pick 10000 500).ToData()
+let train, test = data.Train.Take(pick 50000 2000) |> Dataset.ofImages, data.Test.Take(pick 10000 500) |> Dataset.ofImages
 let model = Model.build [ 3; 32; 32 ] cifarNet
 let run =
-    Train.start (adam 1e-3) crossEntropy model
-    |> Train.run (batches 64 train)
-    |> Seq.map (Eval.on test accuracy)
+    Train.fit Train.defaults (adam 1e-3) crossEntropy model (batches 64 train)
+    |> Seq.map (Eval.on test Metric.accuracy)
     |> Report.print
     |> Seq.truncate (if real then pick 10 2 else 3)
     |> List.ofSeq
 let last = List.last run
-Plot.Charts.Lines(picture "17-cifar" "accuracy.png", (if real then "CIFARNet on CIFAR-10" else "CIFARNet on stand-in CIFAR-format data"), "epoch", "test accuracy",
-                  [ Plot.Series("CIFARNet", [| for r in run -> float r.Epoch |], [| for r in run -> r.["accuracy"] |]) ], markers = true)
+Chart.lines(picture "17-cifar" "accuracy.png", (if real then "CIFARNet on CIFAR-10" else "CIFARNet on stand-in CIFAR-format data"), "epoch", "test accuracy",
+            [ Chart.epochs("CIFARNet", "accuracy", run) ], markers = true)
 printfn "%s: test accuracy %.4f (course, real CIFAR-10: ≈ 0.72)" (if real then "CIFAR-10" else "stand-in CIFAR-format data") last.["accuracy"]
 result "test_accuracy" last.["accuracy"]

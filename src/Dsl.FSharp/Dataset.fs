@@ -41,6 +41,14 @@ module Dataset =
         let statistics = Standardisation.Fit fitOn.Inputs
         statistics.Apply fitOn, statistics.Apply other
 
+/// Image files as tensors.
+[<RequireQualifiedAccess>]
+module Image =
+    /// A JPEG or PNG file as a float32 tensor [3; height; width] of RGB values in 0..1.
+    let load (path: string) : Tensor =
+        let struct (pixels, height, width) = ImageFolder.Read path
+        TorchSharp.torch.tensor(Array.map float32 pixels).reshape(3L, int64 height, int64 width).div(TorchSharp.torch.tensor 255.0f)
+
 /// Data into batches.
 [<AutoOpen>]
 module Batches =

@@ -140,6 +140,13 @@ module Model =
     /// The model's output for a batch in evaluation mode, without gradients (Dropout off, BatchNorm's running
     /// statistics); the model's mode is left as it was. For using a trained model.
     let predict (model: Layers.Model) (batch: Tensor) : Tensor = model.Predict batch
+    /// A layer without parameters (an activation, pooling, reshaping, upsampling…) applied to a batch:
+    /// `Model.apply (avgPool 2) images`, `Model.apply tanh t`. Layers with weights need `build` and training.
+    let apply (layer: Layer) (batch: Tensor) : Tensor =
+        let model = Layers.Model.Build(layer, Shape(batch.shape.[1..]), batch.device)
+        if model.ParameterCount > 0L then
+            invalidArg "layer" $"Model.apply runs layers without parameters; {layer} has {model.ParameterCount} parameters: build it with Model.build and train it."
+        model.Predict batch
     /// The built part of the model at `path` (e.g. "encoder"), sharing its weights.
     let part (path: string) (model: Layers.Model) : Layers.Model = model.Part path
     /// The number of parameter values.

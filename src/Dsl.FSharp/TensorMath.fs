@@ -129,6 +129,8 @@ module TensorFunctions =
     let rand (shape: int list) : Tensor = torch.rand(dims shape)
     /// Standard normal random values (from libtorch's seeded generator: Seed.set).
     let randn (shape: int list) : Tensor = torch.randn(dims shape)
+    /// Random integers in [0, high) as int64 (e.g. class labels), from libtorch's seeded generator.
+    let randint (high: int) (shape: int list) : Tensor = torch.randint(int64 high, dims shape)
     /// `n` evenly spaced float32 values from `first` to `last`, both included.
     let linspace (first: float) (last: float) (n: int) : Tensor = torch.linspace(first, last, int64 n)
 

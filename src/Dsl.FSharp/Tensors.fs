@@ -7,6 +7,12 @@ open TorchSharp
 
 type Tensor = torch.Tensor
 
+/// How `Tensor.resize` computes the new pixels.
+type Resampling =
+    | Nearest
+    | Bilinear
+    | Bicubic
+
 [<RequireQualifiedAccess>]
 module Tensor =
     /// A float32 tensor [n] from an array (copied).
@@ -38,6 +44,8 @@ module Tensor =
     let toArray4D (t: Tensor) : float32[,,,] = Tensors.TensorConvert.ToArray4<float32> t
     /// The values of a rank-1 tensor as float (float64).
     let toFloats (t: Tensor) : float[] = Tensors.TensorConvert.ToArray1<float> t
+    /// All values of a tensor of any shape, in row-major order, as floats.
+    let values (t: Tensor) : float[] = Tensors.TensorConvert.ToArray1<float>(t.reshape(-1L))
     /// The values of a rank-2 tensor as float (float64).
     let toFloats2D (t: Tensor) : float[,] = Tensors.TensorConvert.ToArray2<float> t
     /// A rank-1 tensor as a MathNet vector.
@@ -55,8 +63,32 @@ module Tensor =
         t.ToDouble()
     /// The tensor with a new shape of the same number of values (one −1 allowed).
     let reshape (dims: int list) (t: Tensor) : Tensor = t.reshape(dims |> List.map int64 |> Array.ofList)
+    /// The tensors joined along their first dimension (e.g. batches of images into one).
+    let cat (tensors: Tensor list) : Tensor = torch.cat(Array.ofList tensors, 0L)
+    /// Images [N; C; H; W] resized to height × width.
+    let resize (height: int) (width: int) (resampling: Resampling) (images: Tensor) : Tensor =
+        let size = [| int64 height; int64 width |]
+        match resampling with
+        | Nearest -> torch.nn.functional.interpolate(images, size, mode = torch.InterpolationMode.Nearest)
+        | Bilinear -> torch.nn.functional.interpolate(images, size, mode = torch.InterpolationMode.Bilinear, align_corners = false)
+        | Bicubic -> torch.nn.functional.interpolate(images, size, mode = torch.InterpolationMode.Bicubic, align_corners = false)
+    /// Images [N; C; H; W] convolved with `kernel` [out; C; kh; kw] (stride 1), zero-padded by `padding` on every side.
+    let conv2d (padding: int) (kernel: Tensor) (images: Tensor) : Tensor =
+        torch.nn.functional.conv2d(images, kernel, padding = [| int64 padding; int64 padding |])
+    /// Grey images [N; 1; H; W] as RGB [N; 3; H; W] (the grey value in every channel), as ImageNet models take them.
+    let greyToRgb (images: Tensor) : Tensor =
+        if images.Dimensions <> 4L || images.shape.[1] <> 1L then
+            invalidArg "images" $"Tensor.greyToRgb takes grey images [N; 1; H; W]; these have shape {List.ofArray images.shape}."
+        images.expand(-1L, 3L, -1L, -1L).contiguous()
+    /// The values limited to [low, high].
+    let clamp (low: float) (high: float) (t: Tensor) : Tensor = t.clamp(low.ToScalar(), high.ToScalar())
     /// The matrix product a·b.
     let matmul (a: Tensor) (b: Tensor) : Tensor = a.matmul b
+
+    /// 1 where a value is above `threshold`, else 0 (float32): `Tensor.above 0.5 probabilities` gives classes.
+    let above (threshold: float) (t: Tensor) : Tensor = t.gt(threshold.ToScalar()).to_type(torch.float32)
+    /// The share of values equal in two tensors of the same shape (e.g. predicted and true classes).
+    let shareEqual (a: Tensor) (b: Tensor) : float = a.eq(b).to_type(torch.float64).mean().ToDouble()
 
     // The DSL's `tanh`, `sigmoid`, `relu` and `softmax` are layer values (`linear 10 --> tanh`); on a tensor use
     // these, on a float System.Math.Tanh.

@@ -108,6 +108,8 @@ module Metric =
     let precision (classes: int) : Metric = Metrics.Precision classes
     let recall (classes: int) : Metric = Metrics.Recall classes
     let f1 (classes: int) : Metric = Metrics.F1 classes
+    /// The metric of outputs against targets, in one go: `Metric.value Metric.psnr upscaled truth`.
+    let value (metric: Metric) (outputs: Tensor) (targets: Tensor) : float = metric.Finish.Invoke(metric.Sums.Invoke(outputs, targets))
 
 /// How a run trains and what it shows: `Train.defaults` with the fields you change,
 /// e.g. `{ Train.defaults with ClipGradNorm = Some 1.0; Progress = false }`.
