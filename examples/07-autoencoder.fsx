@@ -14,11 +14,11 @@ let pairs (set: ImageSet) =
 let train, test = pairs (fashion.Train.Take(pick 60000 12000)), pairs (fashion.Test.Take(pick 10000 2000))
 
 let encoder code = flatten --> linear 256 --> relu --> linear code
-let decoder = linear 256 --> relu --> linear 784                         // logits: BCE with logits over pixels
+let decoder = linear 256 --> relu --> linear 784 --> sigmoid            // pixel values in 0..1: BCE over pixels
 let fit code epochs =
     let model = Model.build [ 1; 28; 28 ] (named "encoder" (encoder code) --> named "decoder" decoder)
     let last =
-        Train.fit Train.defaults (adam 1e-3) bceWithLogits model (batches 128 train)
+        Train.fit Train.defaults (adam 1e-3) bce model (batches 128 train)
         |> Seq.map (Eval.on test Metric.mse)
         |> Report.print
         |> Seq.truncate epochs
@@ -28,7 +28,7 @@ let fit code epochs =
 let model, last = fit 32 (pick 10 3)
 printfn "32-number code: test BCE per pixel %.4f, MSE %.4f" last.["val_loss"] last.["mse"]
 let originals = test.Inputs.[0..7, *, *, *]
-let reconstructed = Model.predict model originals |> Tensor.sigmoid |> Tensor.reshape [ 8; 1; 28; 28 ]
+let reconstructed = Model.predict model originals |> Tensor.reshape [ 8; 1; 28; 28 ]
 Chart.images(picture "07-autoencoder" "reconstructions.png", Tensor.cat [ originals; reconstructed ],
              [ for r in [ "original"; "from 32 numbers" ] do for _ in 1 .. 8 -> r ])
 

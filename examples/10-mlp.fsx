@@ -17,7 +17,7 @@ let fit (mlp: Layer) (train: TensorData) (test: TensorData) epochs =
     |> Seq.truncate epochs
     |> List.ofSeq
 
-let mnistTrain, mnistTest = Mnist.Load() |> Dataset.ofImages |> Dataset.split 0.2 0
+let mnistTrain, mnistTest = Dataset.mnist () |> Dataset.split 0.2 0
 let mnistRun = fit courseMlp mnistTrain mnistTest (pick 10 3)
 let mnist = List.last mnistRun
 printfn "MNIST (8,000 / 2,000): test accuracy %.4f (course: ≈ 0.92 after one epoch on the full set)" mnist.["accuracy"]

@@ -21,7 +21,7 @@ let fit name (net: Layer) (train: TensorData) (test: TensorData) epochs (halveEv
     printfn "%-40s test accuracy %.4f after %d epochs" name last.["accuracy"] last.Epoch
     name, run
 
-let mnistTrain, mnistTest = Mnist.Load() |> Dataset.ofImages |> Dataset.split 0.2 0
+let mnistTrain, mnistTest = Dataset.mnist () |> Dataset.split 0.2 0
 let fashion = FashionMnist.Load()
 let fashionTrain, fashionTest = fashion.Train.Take(pick 60000 12000) |> Dataset.ofImages, Dataset.ofImages fashion.Test
 let epochs = pick 20 3

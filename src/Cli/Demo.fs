@@ -18,14 +18,13 @@ let run (epochs: int) (batchSize: int) (outDir: string) : float =
     Seed.set 0
     printfn "Fashion-MNIST: looking for the data (provisioned on first use)..."
     let data = FashionMnist.Load(Console.provisionProgress ())
-    let train, test = data.Train.ToData(), data.Test.ToData()
+    let train, test = Dataset.ofImages data.Train, Dataset.ofImages data.Test
     let model = Model.build [ 1; 28; 28 ] lenet
     printfn "train %d images, test %d; device %O" data.Train.Count data.Test.Count model.Device
     printfn "%s" (Model.summary model)
     let losses = StepLosses()
     let last =
-        Train.start (adam 1e-3) crossEntropy model
-        |> Train.run { Train.defaults with Observers = [ losses ] } (train |> batches batchSize)
+        Train.fit { Train.defaults with Observers = [ losses ] } (adam 1e-3) crossEntropy model (train |> batches batchSize)
         |> Seq.map (Eval.on test Metric.accuracy)
         |> Report.print
         |> Seq.truncate epochs

@@ -16,6 +16,13 @@ module Dataset =
     let ofTensors (inputs: Tensor) (targets: Tensor) : TensorData = TensorData(inputs, targets).Checked()
     /// The images (as float32 in 0..1, [N; C; H; W]) and labels of an image set.
     let ofImages (images: ImageSet) : TensorData = images.ToData()
+    /// Fashion-MNIST's 60,000 training and 10,000 test images [1; 28; 28] in 0..1 with their labels
+    /// (provisioned on first use): `let train, test = Dataset.fashionMnist ()`.
+    let fashionMnist () : TensorData * TensorData =
+        let sets = FashionMnist.Load()
+        ofImages sets.Train, ofImages sets.Test
+    /// The 10,000 real MNIST digits [1; 28; 28] in 0..1 with their labels (split them with `Dataset.split`).
+    let mnist () : TensorData = ofImages (Mnist.Load())
     /// The number of samples.
     let count (data: TensorData) : int = int data.Count
     /// The first `n` samples (all of them when there are fewer).

@@ -95,26 +95,35 @@ module TensorFunctions =
         let shape = walk "values" value
         shape, values
 
-    /// A tensor from a number or nested F# lists, arrays or sequences, its shape inferred:
-    /// `tensor [[1.; 2.]; [3.; 4.]]` is 2×2, `tensor [1 .. 5]` is [5] (int64), `tensor 3.0` has no dimensions.
-    let tensor (values: obj) : Tensor =
+    /// A tensor from values walked one by one: their shape and kind found as they come.
+    let private ofNested (values: obj) : Tensor =
         let shape, flat = shapeAndValues values
         let dims = Array.ofList shape
         let kind = if flat.Count = 0 then typeof<float32> else flat.[0].GetType()
+        match flat |> Seq.tryFind (fun v -> v.GetType() <> kind) with
+        | Some other -> invalidArg "values" $"tensor: the values mix {kind.Name} and {other.GetType().Name}; give one kind of number."
+        | None -> ()
         let all (f: obj -> 'T) = [| for v in flat -> f v |]
-        let make (t: Tensor) = t.reshape(dims)
-        let sameKind () =
-            match flat |> Seq.tryFind (fun v -> v.GetType() <> kind) with
-            | Some other -> invalidArg "values" $"tensor: the values mix {kind.Name} and {other.GetType().Name}; give one kind of number."
-            | None -> ()
-        sameKind ()
-        if kind = typeof<float> then make (torch.tensor(all (fun v -> float32 (unbox<float> v))))
-        elif kind = typeof<float32> then make (torch.tensor(all unbox<float32>))
-        elif kind = typeof<int> then make (torch.tensor(all (fun v -> int64 (unbox<int> v))))
-        elif kind = typeof<int64> then make (torch.tensor(all unbox<int64>))
-        elif kind = typeof<byte> then make (torch.tensor(all unbox<byte>))
-        elif kind = typeof<bool> then make (torch.tensor(all unbox<bool>))
-        else invalidArg "values" $"tensor: {kind.Name} values cannot make a tensor; give float, float32, int, int64, byte or bool values."
+        let made =
+            if kind = typeof<float> then torch.tensor(all (fun v -> float32 (unbox<float> v)))
+            elif kind = typeof<float32> then torch.tensor(all unbox<float32>)
+            elif kind = typeof<int> then torch.tensor(all (fun v -> int64 (unbox<int> v)))
+            elif kind = typeof<int64> then torch.tensor(all unbox<int64>)
+            elif kind = typeof<byte> then torch.tensor(all unbox<byte>)
+            elif kind = typeof<bool> then torch.tensor(all unbox<bool>)
+            else invalidArg "values" $"tensor: {kind.Name} values cannot make a tensor; give float, float32, int, int64, byte or bool values."
+        made.reshape(dims)
+
+    /// A tensor from a number or nested F# lists, arrays or sequences, its shape inferred:
+    /// `tensor [[1.; 2.]; [3.; 4.]]` is 2×2, `tensor [1 .. 5]` is [5] (int64), `tensor 3.0` has no dimensions.
+    let tensor (values: obj) : Tensor =
+        match values with
+        // Arrays of floats go straight to libtorch, without a value-by-value walk.
+        | :? (float[]) as a -> torch.tensor(Array.map float32 a)
+        | :? (float32[]) as a -> torch.tensor(Array.copy a)
+        | :? (float[,]) as a -> torch.tensor(Array2D.map float32 a)
+        | :? (float32[,]) as a -> torch.tensor(Array2D.copy a)
+        | other -> ofNested other
 
     let private dims (shape: int list) : int64[] =
         match shape |> List.tryFind (fun d -> d < 0) with
