@@ -45,7 +45,7 @@ let private runOne (dll: string) (extraArgs: string list) : Counts =
             let xunit = isXunit dll
             let info = ProcessStartInfo("dotnet", UseShellExecute = false)
             info.ArgumentList.Add dll
-            for a in (if xunit then [ "-xml"; summary; "-noColor" ] else extraArgs) do info.ArgumentList.Add a
+            for a in (if xunit then [ "-result-xml"; summary; "-noColor" ] else extraArgs) do info.ArgumentList.Add a
             info.Environment.["NV_TEST_SUMMARY"] <- summary
             use p = Process.Start info
             p.WaitForExit()
