@@ -94,6 +94,57 @@ type RunArgs =
             | Topic _ -> "the example: its number (02), its name (regression), or all."
             | Quick -> "the reduced form (minutes, not hours)."
 
+type TrainArgs =
+    | Data of dir: string
+    | Arch of name: string
+    | Pretrained
+    | Epochs of int
+    | Size of int
+    | Batch of int
+    | Lr of float
+    | [<CustomCommandLine("--seed")>] Seed_Value of int
+    | Validation of fraction: float
+    | Patience of int
+    | No_Augment
+    | Out of dir: string
+    | Resume
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Data _ -> "the images: DIR/CLASS/*.png|jpg, one folder per class."
+            | Arch _ -> "the network: lenet, small (a 4-stage CNN) or resnet18 (default small)."
+            | Pretrained -> "start from the ImageNet-pretrained ResNet-18 (offline; implies --arch resnet18)."
+            | Epochs _ -> "at most this many epochs (default 10; early stopping may end sooner)."
+            | Size _ -> "images are resized to SIZE x SIZE RGB (default 28 for lenet, else 64)."
+            | Batch _ -> "images per step (default 32)."
+            | Lr _ -> "Adam's learning rate (default 0.001)."
+            | Seed_Value _ -> "seed of the split, the weights and the order (default 0)."
+            | Validation _ -> "the share of each class held out for validation (default 0.2)."
+            | Patience _ -> "stop after this many epochs without a lower validation loss (default 3)."
+            | No_Augment -> "train without augmentation (random crop and horizontal flip)."
+            | Out _ -> "the run folder (default runs/DATE-TIME)."
+            | Resume -> "continue the run in --out from its last checkpoint; the options must agree with its settings."
+
+type PredictArgs =
+    | [<Mandatory>] Model of dir: string
+    | Top of int
+    | [<MainCommand; Mandatory>] Images of image: string list
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Model _ -> "the run folder `nv train` wrote (runs/NAME)."
+            | Top _ -> "how many classes to show per image (default 3)."
+            | Images _ -> "the images (JPEG or PNG)."
+
+type EvaluateArgs =
+    | [<Mandatory>] Model of dir: string
+    | [<Mandatory>] Data of dir: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Model _ -> "the run folder `nv train` wrote (runs/NAME)."
+            | Data _ -> "labelled images: DIR/CLASS/*.png|jpg with the run's class names."
+
 /// For commands that take no options (Argu needs a template with at least one case).
 type NoArgs =
     | [<Hidden>] Unused
@@ -108,6 +159,9 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     | [<CliPrefix(CliPrefix.None)>] Summary of ParseResults<SummaryArgs>
     | [<CliPrefix(CliPrefix.None)>] Run of ParseResults<RunArgs>
+    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
+    | [<CliPrefix(CliPrefix.None)>] Predict of ParseResults<PredictArgs>
+    | [<CliPrefix(CliPrefix.None)>] Evaluate of ParseResults<EvaluateArgs>
     | [<CliPrefix(CliPrefix.None)>] Info of ParseResults<NoArgs>
     | [<CliPrefix(CliPrefix.None)>] Help of ParseResults<NoArgs>
     interface IArgParserTemplate with
@@ -117,6 +171,9 @@ type Command =
             | Test _ -> "run every test project; the last line is 'tests: N passed, N failed, N skipped'."
             | Data _ -> "data sets: list, fetch NAME, describe NAME|PATH, show NAME [--augment] [--out FILE.png]."
             | Run _ -> "run an example of the course (F# script) or all of them; pictures go to out/TOPIC/."
+            | Train _ -> "train a classifier on DIR/CLASS/*.png|jpg; leaves runs/NAME with weights, metrics.csv, TensorBoard events, report.html, model.onnx."
+            | Predict _ -> "the top classes of images, by a run's model."
+            | Evaluate _ -> "a run's model on labelled images: accuracy, per-class precision and recall, confusion matrix."
             | Summary _ -> "the layer table of an architecture; its last line is 'total params: N'."
             | Bench _ -> "benchmarks: NeuralVision against plain TorchSharp (training, step overhead, inference, memory); --json FILE."
             | Shape _ -> "the course's calc_out_shape: the N x C x H x W output of a convolution."
@@ -198,10 +255,56 @@ let private shape (args: ParseResults<ShapeArgs>) =
         printfn "%s" (String.Join("x", output))
         0
 
+/// `nv train`: a new run from the options, or (--resume) the run in --out continued, refusing options that disagree with it.
+let private train (t: ParseResults<TrainArgs>) =
+    let positive name (value: 'T) = if value <= Unchecked.defaultof<'T> then t.Raise($"--{name} must be above 0, got {value}.", showUsage = true)
+    let out = t.GetResult(TrainArgs.Out, Path.Combine(root (), "runs", DateTime.Now.ToString "yyyyMMdd-HHmmss"))
+    let check (settings: RunFolder.RunSettings) =
+        positive "epochs" settings.Epochs; positive "batch" settings.Batch; positive "lr" settings.Lr; positive "patience" settings.Patience
+        if settings.Size < 16 then t.Raise($"--size must be at least 16, got {settings.Size}.", showUsage = true)
+        if settings.Validation <= 0.0 || settings.Validation >= 0.9 then t.Raise($"--validation must be between 0 and 0.9, got {settings.Validation}.", showUsage = true)
+        if not (List.contains settings.Arch RunFolder.architectures) then
+            let known = String.Join(", ", RunFolder.architectures)
+            t.Raise($"unknown --arch '{settings.Arch}'; use one of {known}.", showUsage = true)
+        if settings.Pretrained && settings.Arch <> "resnet18" then t.Raise($"--pretrained is the ImageNet ResNet-18; it cannot be --arch {settings.Arch}.", showUsage = true)
+        settings
+    if t.Contains Resume then
+        let saved = RunFolder.load out
+        let agree (option: string) (given: 'T option) (kept: 'T) =
+            match given with
+            | Some value when value <> kept ->
+                t.Raise($"--{option} {value} disagrees with the run in {out}, which was started with --{option} {kept}; resume with the same options, or start a new run with another --out.")
+            | _ -> ()
+        agree "data" (t.TryGetResult TrainArgs.Data |> Option.map Path.GetFullPath) saved.Data
+        agree "arch" (t.TryGetResult Arch) saved.Arch
+        agree "pretrained" (if t.Contains Pretrained then Some true else None) saved.Pretrained
+        agree "size" (t.TryGetResult Size) saved.Size
+        agree "batch" (t.TryGetResult Batch) saved.Batch
+        agree "lr" (t.TryGetResult Lr) saved.Lr
+        agree "seed" (t.TryGetResult Seed_Value) saved.Seed
+        agree "validation" (t.TryGetResult Validation) saved.Validation
+        agree "patience" (t.TryGetResult Patience) saved.Patience
+        agree "augment" (if t.Contains No_Augment then Some false else None) saved.Augment
+        if not (File.Exists(RunFolder.statePath out)) then t.Raise($"{out} has no checkpoint to resume (state.nvck): its run never finished an epoch; start it again without --resume.")
+        let accuracy = ImageTraining.train (check { saved with Epochs = t.GetResult(Epochs, saved.Epochs) }) out true
+        if Double.IsFinite accuracy then 0 else 1
+    else
+        if File.Exists(RunFolder.settingsPath out) then
+            t.Raise($"{out} already holds a run; continue it with --resume, or give another --out.")
+        let data = match t.TryGetResult TrainArgs.Data with Some d -> Path.GetFullPath d | None -> t.Raise("--data DIR is needed: a folder with one subfolder of images per class.", showUsage = true)
+        let arch = if t.Contains Pretrained then t.GetResult(Arch, "resnet18") else t.GetResult(Arch, "small")
+        let settings : RunFolder.RunSettings =
+            { Data = data; Arch = arch; Pretrained = t.Contains Pretrained; Epochs = t.GetResult(Epochs, 10)
+              Size = t.GetResult(Size, if arch = "lenet" then 28 else 64); Batch = t.GetResult(Batch, 32); Lr = t.GetResult(Lr, 1e-3)
+              Seed = t.GetResult(Seed_Value, 0); Validation = t.GetResult(Validation, 0.2); Patience = t.GetResult(Patience, 3)
+              Augment = not (t.Contains No_Augment); Classes = [||] }
+        let accuracy = ImageTraining.train (check settings) out false
+        if Double.IsFinite accuracy then 0 else 1
+
 let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Command>) =
     match args.GetSubCommand() with
     | Demo d ->
-        let epochs, batch = d.GetResult(Epochs, 1), d.GetResult(Batch_Size, 64)
+        let epochs, batch = d.GetResult(DemoArgs.Epochs, 1), d.GetResult(Batch_Size, 64)
         if epochs < 1 then d.Raise($"--epochs must be at least 1, got {epochs}.", showUsage = true)
         if batch < 1 then d.Raise($"--batch-size must be at least 1, got {batch}.", showUsage = true)
         let accuracy = Demo.run epochs batch (d.GetResult(DemoArgs.Out, Path.Combine(root (), "out", "demo")))
@@ -244,6 +347,9 @@ let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Comma
         use p = Diagnostics.Process.Start("dotnet", args)
         p.WaitForExit()
         p.ExitCode
+    | Train t -> train t
+    | Predict p -> RunUse.predict (p.GetResult PredictArgs.Model) (p.GetResult Images) (p.GetResult(Top, 3))
+    | Evaluate e -> RunUse.evaluate (e.GetResult EvaluateArgs.Model) (e.GetResult EvaluateArgs.Data)
     | Info _ -> info ()
     | Help _ -> printfn "%s" (parser.PrintUsage(hideSyntax = true)); 0
 
@@ -261,6 +367,12 @@ let main argv =
         eprintfn "%s" e.Message
         if e.ErrorCode = ErrorCode.HelpText then 0 else 2
     | :? Data.DataException as e ->
+        eprintfn "error: %s" e.Message
+        1
+    | :? DamagedFileException as e ->
+        eprintfn "error: %s" e.Message
+        1
+    | :? Training.CheckpointException as e ->
         eprintfn "error: %s" e.Message
         1
     | :? Native.NativeLibraryException as e ->

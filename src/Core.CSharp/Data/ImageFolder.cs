@@ -12,10 +12,19 @@ public static class ImageFolder
 
     /// <summary>
     /// Loads <paramref name="root"/>/CLASS/*.jpg|png, classes in name order, each image resized to
-    /// <paramref name="height"/>×<paramref name="width"/> with 3 (RGB) or 1 (grey) channels. An unreadable
-    /// image is an error naming the file.
+    /// <paramref name="height"/>×<paramref name="width"/> with 3 (RGB) or 1 (grey) channels, whatever its own size
+    /// and channels. An unreadable or truncated image is an error naming the file.
     /// </summary>
-    public static ImageSet Load(string root, int height, int width, int channels = 3)
+    public static ImageSet Load(string root, int height, int width, int channels = 3) => Load(root, height, width, channels, null);
+
+    /// <summary>
+    /// As <see cref="Load(string, int, int, int)"/>, but an unreadable or truncated image is left out and added to
+    /// <paramref name="skipped"/> as "path: reason", so one bad file does not stop a run.
+    /// </summary>
+    public static ImageSet LoadSkippingUnreadable(string root, int height, int width, int channels, ICollection<string> skipped) =>
+        Load(root, height, width, channels, skipped);
+
+    static ImageSet Load(string root, int height, int width, int channels, ICollection<string>? skipped)
     {
         if (!Directory.Exists(root)) throw new DataException($"{root}: no such folder; it should hold one subfolder per class.");
         if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "1 (grey) or 3 (RGB)");
@@ -28,10 +37,25 @@ public static class ImageFolder
         if (files.Count == 0)
             throw new DataException($"{root}: no .jpg or .png images in its subfolders ({(classes.Length == 0 ? "there are no subfolders" : string.Join(", ", classes))}); an empty data set cannot be used.");
         var size = channels * height * width;
-        var pixels = new byte[files.Count * size];
-        for (int i = 0; i < files.Count; i++)
-            ReadResized(files[i].File, height, width, channels).CopyTo(pixels, i * size);
-        return new ImageSet(pixels, files.Count, channels, height, width, files.Select(f => f.Label).ToArray(), classes);
+        var pixels = new List<byte[]>(files.Count);
+        var labels = new List<byte>(files.Count);
+        foreach (var (file, label) in files)
+        {
+            byte[] image;
+            try { image = ReadResized(file, height, width, channels); }
+            catch (DataException e) when (skipped is not null)
+            {
+                skipped.Add(e.Message);
+                continue;
+            }
+            pixels.Add(image);
+            labels.Add(label);
+        }
+        if (pixels.Count == 0)
+            throw new DataException($"{root}: none of its {files.Count} images could be read; an empty data set cannot be used.");
+        var all = new byte[pixels.Count * size];
+        for (int i = 0; i < pixels.Count; i++) pixels[i].CopyTo(all, i * size);
+        return new ImageSet(all, pixels.Count, channels, height, width, labels.ToArray(), classes);
     }
 
     /// <summary>One image as C×H×W bytes, resized (bilinear, with mipmaps for shrinking).</summary>

@@ -125,4 +125,44 @@ public static class Charts
         plot.ShowLegend();
         Curves.Save(plot, path, 800, 640);
     }
+
+    /// <summary>
+    /// A confusion matrix: counts[truth, predicted] as shaded cells with their numbers, true classes down the
+    /// side and predicted ones along the bottom.
+    /// </summary>
+    public static void Confusion(string path, string title, int[,] counts, IReadOnlyList<string> classes)
+    {
+        int n = classes.Count;
+        if (counts.GetLength(0) != n || counts.GetLength(1) != n)
+            throw new ArgumentException($"the matrix is {counts.GetLength(0)}×{counts.GetLength(1)} but there are {n} classes", nameof(counts));
+        var plot = new ScottPlot.Plot();
+        // Each row shaded by its share of the row's images, so small classes are as readable as large ones.
+        var shares = new double[n, n];
+        for (int t = 0; t < n; t++)
+        {
+            double row = Enumerable.Range(0, n).Sum(p => counts[t, p]);
+            for (int p = 0; p < n; p++) shares[t, p] = row == 0 ? 0 : counts[t, p] / row;
+        }
+        var map = plot.Add.Heatmap(shares);
+        map.Colormap = new ScottPlot.Colormaps.Blues();
+        map.Extent = new ScottPlot.CoordinateRect(-0.5, n - 0.5, -0.5, n - 0.5);
+        for (int t = 0; t < n; t++)
+            for (int p = 0; p < n; p++)
+            {
+                var label = plot.Add.Text(counts[t, p].ToString(), p, n - 1 - t);
+                label.LabelAlignment = ScottPlot.Alignment.MiddleCenter;
+                label.LabelFontColor = shares[t, p] > 0.5 ? ScottPlot.Colors.White : ScottPlot.Colors.Black;
+                label.LabelFontSize = n > 12 ? 10 : 14;
+            }
+        var positions = Enumerable.Range(0, n).Select(i => (double)i).ToArray();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, classes.ToArray());
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, classes.Reverse().ToArray());
+        plot.Axes.Bottom.TickLabelStyle.Rotation = n > 4 ? 45 : 0;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = n > 4 ? ScottPlot.Alignment.MiddleLeft : ScottPlot.Alignment.UpperCenter;
+        plot.Axes.Bottom.Label.Text = "predicted class";
+        plot.Axes.Left.Label.Text = "true class";
+        plot.Axes.SetLimits(-0.5, n - 0.5, -0.5, n - 0.5);
+        plot.Title(title);
+        Curves.Save(plot, path, 720, 680);
+    }
 }

@@ -18,7 +18,7 @@ public sealed class CheckpointException(string message, Exception? inner = null)
 public static class Checkpoint
 {
     const string Magic = "NVCK";
-    const int Version = 1;
+    const int Version = 2;
 
     sealed record Header(int Epoch, long Step, double LastLoss, string Optimizer, string Model);
 
@@ -28,7 +28,7 @@ public static class Checkpoint
 
     /// <summary>Loads weights saved by <see cref="SaveWeights"/> into a model of the same architecture.</summary>
     public static void LoadWeights(Model model, string path) =>
-        Read(path, reader => model.Module.load(reader));
+        Read(path, model, reader => model.Module.load(reader));
 
     /// <summary>
     /// Loads a PyTorch state dict (a file written by <c>torch.save(model.state_dict(), path)</c>, read with
@@ -88,7 +88,7 @@ public static class Checkpoint
     {
         fresh.EnsureLive("resume a checkpoint into it");
         Header? header = null;
-        Read(path, reader =>
+        Read(path, fresh.Model, reader =>
         {
             if (reader.ReadString() != Magic) throw new InvalidDataException("it is not a NeuralVision checkpoint (no NVCK mark)");
             var version = reader.ReadInt32();
@@ -105,23 +105,39 @@ public static class Checkpoint
         return fresh with { Epoch = header!.Epoch, Step = header.Step, LastLoss = header.LastLoss, EpochLossSum = 0, EpochSamples = 0 };
     }
 
-    /// <summary>Writes through <paramref name="write"/> to a temporary file, flushes it to disk, and renames it over <paramref name="path"/>.</summary>
+    /// <summary>
+    /// Writes through <paramref name="write"/> atomically (a temporary file renamed over <paramref name="path"/>),
+    /// followed by the content's SHA-256 (<see cref="ChecksummedFile"/>), so that damage is detected on loading.
+    /// </summary>
     public static void WriteAtomically(string path, Action<BinaryWriter> write) =>
-        AtomicFile.Write(path, stream =>
+        ChecksummedFile.WriteBinary(path, stream =>
         {
             using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
             write(writer);
             writer.Flush();
         });
 
-    static void Read(string path, Action<BinaryReader> read)
+    /// <summary>
+    /// Reads a checkpoint into <paramref name="model"/> (and whatever else <paramref name="read"/> restores): the
+    /// checksum is checked before anything is read, and if reading fails part-way the model's weights are put back.
+    /// </summary>
+    static void Read(string path, Model model, Action<BinaryReader> read)
     {
         if (!File.Exists(path)) throw new CheckpointException($"{path}: no such checkpoint file.");
+        using var backup = new MemoryStream();
         try
         {
-            using var stream = File.OpenRead(path);
+            using var stream = ChecksummedFile.ReadBinary(path);
+            using (var writer = new BinaryWriter(backup, Encoding.UTF8, leaveOpen: true)) model.Module.save(writer);
             using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
-            read(reader);
+            try { read(reader); }
+            catch
+            {
+                backup.Position = 0;
+                using var restore = new BinaryReader(backup, Encoding.UTF8, leaveOpen: true);
+                model.Module.load(restore);
+                throw;
+            }
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or ArgumentException or FormatException or JsonException or KeyNotFoundException)
         {

@@ -1,0 +1,99 @@
+/// `nv train --data DIR`: a classifier trained on a class-per-folder image tree, leaving runs/NAME/ with the
+/// weights, the settings, metrics.csv, TensorBoard events, report.html and model.onnx; `nv predict` and
+/// `nv evaluate` use such a folder.
+module NeuralVision.Cli.ImageTraining
+
+open System
+open System.IO
+open NeuralVision
+open NeuralVision.Data
+open NeuralVision.Cli.RunFolder
+
+/// The images of a class-per-folder tree at size × size RGB, refusing what cannot train a classifier: no class
+/// folders, an empty class, a single class. Unreadable images are skipped and listed.
+let loadImages (dir: string) (size: int) : ImageSet * string list =
+    let skipped = Collections.Generic.List<string>()
+    let images = ImageFolder.LoadSkippingUnreadable(dir, size, size, 3, skipped)
+    let counts = Array.countBy id images.Labels |> Map.ofArray
+    match images.Classes |> Seq.indexed |> Seq.tryFind (fun (i, _) -> not (counts.ContainsKey(byte i))) with
+    | Some (_, empty) ->
+        raise (DataException $"{Path.Combine(dir, empty)}: the class '{empty}' has no readable images; add some or remove the folder.")
+    | None -> ()
+    if images.Classes.Count < 2 then
+        raise (DataException $"{dir}: only one class ('{images.Classes.[0]}'); a classifier needs two or more class folders (DIR/CLASS/*.png).")
+    images, List.ofSeq skipped
+
+let private say (skipped: string list) =
+    if not skipped.IsEmpty then
+        eprintfn "skipped %d unreadable image(s):" skipped.Length
+        for s in List.truncate 10 skipped do eprintfn "  %s" s
+        if skipped.Length > 10 then eprintfn "  … and %d more" (skipped.Length - 10)
+
+/// Epoch figures as TensorBoard scalars, and a grid of validation predictions as an image.
+let private tensorBoard (dir: string) =
+    let writer = TorchSharp.torch.utils.tensorboard.SummaryWriter(tensorBoardDir dir)
+    let now () = Nullable(DateTimeOffset.UtcNow.ToUnixTimeSeconds())
+    let scalars (epoch: int, values: Map<string, float>) =
+        for KeyValue (figure, value) in values do writer.add_scalar($"epoch/{figure}", float32 value, epoch, now ())
+    let image (tag: string) (png: string) (epoch: int) = writer.add_img(tag, png, epoch, now ())
+    scalars, image
+
+/// Trains (or resumes) the run in `dir`; returns the validation accuracy of the final model.
+let train (settings: RunSettings) (dir: string) (resume: bool) : float =
+    Seed.set settings.Seed
+    let images, skipped = loadImages settings.Data settings.Size
+    say skipped
+    let settings = { settings with Classes = Array.ofSeq images.Classes }
+    let train, validation = Dataset.ofImages images |> Dataset.split settings.Validation settings.Seed
+    if Dataset.count validation = 0 then
+        raise (DataException $"{settings.Data}: {Dataset.count train} images leave none for validation at {settings.Validation:P0}; add images or raise --validation.")
+    printfn "%s: %d classes (%s), %d training and %d validation images at %dx%d" settings.Data settings.Classes.Length
+        (String.Join(", ", settings.Classes)) (Dataset.count train) (Dataset.count validation) settings.Size settings.Size
+    Directory.CreateDirectory dir |> ignore
+    save dir settings
+    let model = build settings
+    let loader = batches settings.Batch train
+    let loader =
+        if settings.Augment then
+            loader.WithAugmentation(Augmenter.Of(AugmentTargets.Labels, RandomCrop(max 1 (settings.Size / 16)), HorizontalFlip()))
+        else loader
+    let optimiser = adam settings.Lr
+    let run, before =
+        if resume then
+            let state = Checkpoint.resume (statePath dir) (Train.start optimiser crossEntropy model)
+            printfn "resuming %s after epoch %d" dir state.Epoch
+            Train.run Train.defaults loader state, readMetrics dir |> List.filter (fun (e, _) -> e <= state.Epoch)
+        else Train.fit Train.defaults optimiser crossEntropy model loader, []
+    let done' = List.length before
+    let scalars, image = tensorBoard dir
+    let rows =
+        run
+        |> Seq.map (Eval.on validation Metric.accuracy)
+        |> Checkpoint.every (statePath dir)
+        |> EarlyStop.patience settings.Patience
+        |> Seq.scan (fun rows result ->
+            let row = metricRow result
+            scalars row
+            writeMetrics dir (rows @ [ row ])
+            rows @ [ row ]) before
+        |> Seq.skip 1
+        |> Seq.map (fun rows -> printfn "epoch %d: %s" (fst (List.last rows)) (String.Join(", ", [ for f in figures -> $"{f} {(snd (List.last rows)).[f]:G4}" ])); rows)
+        |> Seq.truncate (max 0 (settings.Epochs - done'))
+        |> Seq.tryLast
+        |> Option.defaultValue before
+    Checkpoint.saveWeights (weightsPath dir) model
+    Onnx.export (onnxPath dir) model
+    let outcome = ClassifierReport.measure model settings.Classes validation
+    let grid = Path.Combine(dir, "pictures", "validation-predictions.png")
+    Directory.CreateDirectory(Path.GetDirectoryName grid) |> ignore
+    let shown = min 16 (Dataset.count validation)
+    let predicted = Model.predict model validation.Inputs.[0..shown - 1, *, *, *] |> Tensor.argmax 1 |> Tensor.values
+    let truth = Tensor.values validation.Targets
+    Chart.images(grid, validation.Inputs.[0..shown - 1, *, *, *],
+                 [ for i in 0 .. shown - 1 -> $"{settings.Classes.[int predicted.[i]]} (true {settings.Classes.[int truth.[i]]})" ], columns = 8)
+    image "validation predictions" grid (List.length rows)
+    let notes = if skipped.IsEmpty then [] else [ $"{skipped.Length} unreadable image(s) were skipped." ]
+    let report = RunReport.write dir settings rows model outcome validation notes
+    printfn "%s" (ClassifierReport.text outcome)
+    printfn "run folder: %s (report: %s)" dir report
+    outcome.Accuracy
