@@ -97,7 +97,7 @@ let writeMetrics (dir: string) (rows: (int * Map<string, float>) list) =
     let text (v: float) = v.ToString("R", Globalization.CultureInfo.InvariantCulture)
     let lines = [ yield "epoch," + String.Join(",", figures)
                   for epoch, values in rows -> $"{epoch}," + String.Join(",", [ for f in figures -> text values.[f] ]) ]
-    AtomicFile.Write(metricsPath dir, fun stream -> use w = new StreamWriter(stream) in for l in lines do w.WriteLine l)
+    AtomicFile.Write(metricsPath dir, fun stream -> stream.Write(Text.Encoding.UTF8.GetBytes(String.Join("\n", lines) + "\n")))
 
 /// The rows of metrics.csv (none when there is no file yet).
 let readMetrics (dir: string) : (int * Map<string, float>) list =

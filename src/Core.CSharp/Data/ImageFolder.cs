@@ -58,6 +58,33 @@ public static class ImageFolder
         return new ImageSet(all, pixels.Count, channels, height, width, labels.ToArray(), classes);
     }
 
+    /// <summary>
+    /// Writes an image set as a class-per-folder tree, <paramref name="root"/>/CLASS/NNNNN.png (grey or RGB PNGs), the
+    /// layout <see cref="Load(string, int, int, int)"/> reads. Characters a folder name cannot hold ("T-shirt/top") become '-'.
+    /// </summary>
+    public static void Save(ImageSet images, string root)
+    {
+        int plane = images.Height * images.Width, size = images.Channels * plane;
+        var folders = images.Classes.Select(c => string.Concat(c.Select(ch => Path.GetInvalidFileNameChars().Contains(ch) ? '-' : ch))).ToArray();
+        if (folders.Distinct().Count() != folders.Length)
+            throw new ArgumentException($"the class names {string.Join(", ", images.Classes)} give the same folder name twice", nameof(images));
+        for (int i = 0; i < images.Count; i++)
+        {
+            using var bitmap = new SKBitmap(new SKImageInfo(images.Width, images.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+            var rgba = new byte[4 * plane];
+            for (int p = 0; p < plane; p++)
+            {
+                for (int c = 0; c < 3; c++)
+                    rgba[4 * p + c] = images.Pixels[i * size + (images.Channels == 1 ? 0 : c * plane) + p];
+                rgba[4 * p + 3] = 255;
+            }
+            System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
+            using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+            var path = Path.Combine(root, folders[images.Labels[i]], $"{i:D5}.png");
+            AtomicFile.Write(path, stream => data.SaveTo(stream));
+        }
+    }
+
     /// <summary>One image as C×H×W bytes, resized (bilinear, with mipmaps for shrinking).</summary>
     public static byte[] ReadResized(string path, int height, int width, int channels = 3)
     {
