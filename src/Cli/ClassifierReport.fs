@@ -63,6 +63,6 @@ let drawWorst (path: string) (outcome: Outcome) (data: TensorData) =
     | [] -> false
     | worst ->
         let images = Tensor.cat [ for i, _, _, _, _ in worst -> data.Inputs.[i..i, *, *, *] ]
-        let captions = [ for _, t, p, pp, pt in worst -> $"{outcome.Classes.[p]} {pp:P0} (true {outcome.Classes.[t]} {pt:P0})" ]
+        let captions = [ for _, t, p, pp, pt in worst -> $"{outcome.Classes.[p]} {pp:P0}, true {outcome.Classes.[t]} {pt:P0}" ]
         Chart.images(path, images, captions, columns = 4)
         true

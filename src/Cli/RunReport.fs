@@ -66,7 +66,10 @@ pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
     add "</tr>"
     for e, m in metrics do
         add $"""<tr><td>{e}</td>{String.Join("", [ for f in figures -> $"<td>{m.[f]:G4}</td>" ])}</tr>"""
-    add "</table></body></html>"
+    add "</table>"
+    // Marks the page with how many of its pictures the browser decoded (read by the tests through headless Chromium).
+    add "<script>window.addEventListener('load', () => { const all = [...document.images]; document.body.dataset.images = all.filter(i => i.complete && i.naturalWidth > 0).length + '/' + all.length; });</script>"
+    add "</body></html>"
     let path = reportPath dir
     AtomicFile.Write(path, fun stream -> stream.Write(Encoding.UTF8.GetBytes(b.ToString())))
     path

@@ -13,7 +13,8 @@ let predict (dir: string) (images: string list) (top: int) : int =
     let settings, model = trainedModel dir
     let mutable failures = 0
     for path in images do
-        match (try Ok (ImageFolder.ReadResized(path, settings.Size, settings.Size, 3)) with :? DataException as e -> Error e.Message) with
+        let read () = if File.Exists path then ImageFolder.ReadResized(path, settings.Size, settings.Size, 3) else raise (DataException $"{path}: no such file.")
+        match (try Ok (read ()) with :? DataException as e -> Error e.Message) with
         | Error message ->
             eprintfn "%s" message
             failures <- failures + 1

@@ -26,10 +26,14 @@ public static class Charts
             plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => $"1e{v:0}", IntegerTicksOnly = true };
             yLabel += " (log scale)";
         }
+        // An axis that counts (epochs, layers, steps) gets whole-number ticks.
+        if (series.All(s => s.X.All(x => x == Math.Round(x))))
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.Title(title);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
-        if (series.Count > 1) plot.ShowLegend();
+        // Beside the plot, not over it: a legend must not hide data.
+        if (series.Count > 1) plot.ShowLegend(ScottPlot.Edge.Right);
         Curves.Save(plot, path, 900, 560);
     }
 
@@ -144,8 +148,10 @@ public static class Charts
             for (int p = 0; p < n; p++) shares[t, p] = row == 0 ? 0 : counts[t, p] / row;
         }
         var map = plot.Add.Heatmap(shares);
-        map.Colormap = new ScottPlot.Colormaps.Blues();
-        map.Extent = new ScottPlot.CoordinateRect(-0.5, n - 0.5, -0.5, n - 0.5);
+        // Blues runs from dark to light; reversed, an empty cell is white and a full one dark blue.
+        map.Colormap = new ScottPlot.Colormaps.Reversed(new ScottPlot.Colormaps.Blues());
+        // The extent names the centres of the corner cells (ScottPlot centres cells on it): cell (t, p) centred on (p, n − 1 − t).
+        map.Extent = new ScottPlot.CoordinateRect(0, n - 1, 0, n - 1);
         for (int t = 0; t < n; t++)
             for (int p = 0; p < n; p++)
             {
@@ -159,10 +165,12 @@ public static class Charts
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, classes.Reverse().ToArray());
         plot.Axes.Bottom.TickLabelStyle.Rotation = n > 4 ? 45 : 0;
         plot.Axes.Bottom.TickLabelStyle.Alignment = n > 4 ? ScottPlot.Alignment.MiddleLeft : ScottPlot.Alignment.UpperCenter;
+        // Room below the matrix for the slanted class names.
+        plot.Axes.Bottom.MinimumSize = n > 4 ? 110 : 40;
         plot.Axes.Bottom.Label.Text = "predicted class";
         plot.Axes.Left.Label.Text = "true class";
         plot.Axes.SetLimits(-0.5, n - 0.5, -0.5, n - 0.5);
         plot.Title(title);
-        Curves.Save(plot, path, 720, 680);
+        Curves.Save(plot, path, 760, 760);
     }
 }
