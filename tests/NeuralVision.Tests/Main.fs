@@ -22,6 +22,7 @@ let allTests =
         FSharpSurfaceTests.tests
         ExampleTests.tests
         CliTests.tests
+        RunTests.tests
         ReliabilityTests.tests
         ResumeTests.tests
         ArchitectureTests.tests

@@ -1,0 +1,226 @@
+/// `nv train`, `nv predict` and `nv evaluate` end to end on real pictures written as PNG files: the run folder, resume,
+/// TensorBoard records read back, report.html in headless Chromium, damaged files, bad input, and a two-class
+/// plates-like task on which the pretrained ResNet-18 beats the same network from scratch.
+module NeuralVision.Tests.RunTests
+
+open System
+open System.IO
+open Expecto
+open NeuralVision
+open NeuralVision.Data
+
+let private nv (args: string list) (minutes: float) =
+    let dll = Path.Combine(Repo.root.Value, "src", "Cli", "bin", Repo.configuration, "net10.0", "nv.dll")
+    Repo.runProgram "dotnet" (dll :: args) [] minutes
+
+let private work = lazy (Directory.CreateTempSubdirectory("nv-runs-").FullName)
+
+/// 1,000 training and 300 test Fashion-MNIST items as DIR/CLASS/NNNNN.png.
+let private fashionTree =
+    lazy (
+        let root = Path.Combine(work.Value, "fashion")
+        let sets = FashionMnist.Load()
+        ImageFolder.Save(sets.Train.Take 1000, Path.Combine(root, "train"))
+        ImageFolder.Save(sets.Test.Take 300, Path.Combine(root, "test"))
+        root)
+
+let private lenetArgs (data: string) (out: string) (epochs: int) =
+    [ "train"; "--data"; data; "--arch"; "lenet"; "--epochs"; string epochs; "--out"; out ]
+
+/// A LeNet run of two epochs on the Fashion tree, trained once and shared by the tests that read it.
+let private fashionRun =
+    lazy (
+        let out = Path.Combine(work.Value, "runs", "fashion")
+        let code, stdout, err = nv (lenetArgs (Path.Combine(fashionTree.Value, "train")) out 2) 10.0
+        if code <> 0 then failtest $"nv train failed:\n{stdout}\n{err}"
+        out, stdout)
+
+let private metrics (dir: string) = File.ReadAllLines(Path.Combine(dir, "metrics.csv"))
+
+/// The (step, tag, value, has image) records of a TensorBoard event file.
+let private events (path: string) =
+    let bytes = File.ReadAllBytes path
+    let rec read at acc =
+        if at >= bytes.Length then List.rev acc
+        else
+            let length = int (BitConverter.ToUInt64(bytes, at))
+            let e = Tensorboard.Event.Parser.ParseFrom(bytes, at + 12, length)
+            let records = if isNull e.Summary then [] else [ for v in e.Summary.Value -> int e.Step, v.Tag, float v.SimpleValue, not (isNull v.Image) ]
+            read (at + 12 + length + 4) (List.rev records @ acc)
+    read 0 []
+
+let private flipBytes (path: string) =
+    let bytes = File.ReadAllBytes path
+    let middle = bytes.Length / 2
+    for i in 0 .. 2 do bytes.[middle + i] <- bytes.[middle + i] ^^^ 0xFFuy
+    File.WriteAllBytes(path, bytes)
+
+let private copyRun (from: string) (name: string) =
+    let target = Path.Combine(work.Value, "runs", name)
+    Directory.CreateDirectory target |> ignore
+    for f in Directory.GetFiles from do File.Copy(f, Path.Combine(target, Path.GetFileName f), true)
+    target
+
+/// A tiny two-class tree (50 images each) for the bad-input cases, in a fresh folder.
+let private twoClassTree (name: string) =
+    let root = Path.Combine(work.Value, name)
+    let set = FashionMnist.Load().Train.Take 400
+    let keep = [| for i in 0 .. set.Count - 1 do if set.Labels.[i] <= 1uy then yield i |] |> Array.truncate 100
+    let size = set.Channels * set.Height * set.Width
+    let pixels = [| for i in keep do yield! set.Pixels.[i * size .. (i + 1) * size - 1] |]
+    ImageFolder.Save(ImageSet(pixels, keep.Length, set.Channels, set.Height, set.Width, [| for i in keep -> set.Labels.[i] |], [| "tops"; "trousers" |]), root)
+    root
+
+let tests =
+    testSequenced (testList "nv train, predict and evaluate" [
+        test "nv train on a Fashion-MNIST PNG tree leaves a complete run folder and learns" {
+            let dir, out = fashionRun.Value
+            for file in [ "model.nvw"; "settings.json"; "metrics.csv"; "report.html"; "model.onnx"; "state.nvck" ] do
+                Expect.isTrue (File.Exists(Path.Combine(dir, file))) $"{file} is in the run folder"
+            Expect.isNonEmpty (Directory.GetFiles(Path.Combine(dir, "tensorboard"), "events.out.tfevents.*")) "a TensorBoard event file"
+            let rows = metrics dir
+            Expect.equal rows.Length 3 "a header and one row per epoch"
+            let accuracy = Double.Parse((rows.[2].Split ',').[3], Globalization.CultureInfo.InvariantCulture)
+            Expect.isGreaterThan accuracy 0.5 $"validation accuracy after two epochs {accuracy} (chance 0.1)"
+            Expect.stringContains out "confusion matrix" "prints the outcome"
+        }
+        test "a run resumed after epoch 1 ends with the same figures as the run trained straight through" {
+            let straight, _ = fashionRun.Value
+            let dir = Path.Combine(work.Value, "runs", "resumed")
+            let data = Path.Combine(fashionTree.Value, "train")
+            let code1, _, err1 = nv (lenetArgs data dir 1) 10.0
+            Expect.equal code1 0 err1
+            let code2, out2, err2 = nv [ "train"; "--out"; dir; "--resume"; "--epochs"; "2" ] 10.0
+            Expect.equal code2 0 err2
+            Expect.stringContains out2 "resuming" "says it resumes"
+            let figures (line: string) = line.Split ',' |> Array.take 5     // epoch, train_loss, val_loss, accuracy, lr (not seconds)
+            Expect.equal (metrics dir |> Array.map figures) (metrics straight |> Array.map figures) "the same figures, epoch by epoch"
+        }
+        test "--resume refuses an option that disagrees with the run's settings, naming it" {
+            let dir, _ = fashionRun.Value
+            let code, _, err = nv [ "train"; "--out"; dir; "--resume"; "--lr"; "0.01" ] 2.0
+            Expect.equal code 2 "a usage error"
+            Expect.stringContains err "--lr 0.01 disagrees" "names the option"
+        }
+        test "nv predict prints each image's top classes with probabilities; a missing image is named" {
+            let dir, _ = fashionRun.Value
+            let bag = Directory.GetFiles(Path.Combine(fashionTree.Value, "test", "Bag")) |> Array.head
+            let code, out, _ = nv [ "predict"; "--model"; dir; bag ] 2.0
+            Expect.equal code 0 "predicts"
+            Expect.isMatch (out.Trim()) @".*\.png: [A-Za-z -]+ \d+\.\d %, [A-Za-z -]+ \d+\.\d %, [A-Za-z -]+ \d+\.\d %" "three classes with probabilities"
+            let missing, _, err = nv [ "predict"; "--model"; dir; Path.Combine(work.Value, "no-such.png") ] 2.0
+            Expect.equal missing 1 "fails"
+            Expect.stringContains err "no such file" "says why"
+        }
+        test "nv evaluate prints accuracy, per-class precision and recall and the confusion matrix, and writes them" {
+            let dir, _ = fashionRun.Value
+            let code, out, err = nv [ "evaluate"; "--model"; dir; "--data"; Path.Combine(fashionTree.Value, "test") ] 5.0
+            Expect.equal code 0 err
+            for part in [ "accuracy:"; "precision  recall"; "confusion matrix"; "Ankle boot" ] do Expect.stringContains out part $"shows {part}"
+            Expect.stringContains (File.ReadAllText(Path.Combine(dir, "evaluation.txt"))) "confusion matrix" "written to the run folder"
+        }
+        test "the TensorBoard event file holds the epoch figures as scalars and the validation predictions as an image" {
+            let dir, _ = fashionRun.Value
+            let records = events (Directory.GetFiles(Path.Combine(dir, "tensorboard")) |> Array.exactlyOne)
+            let rows = metrics dir |> Array.tail
+            for row in rows do
+                let cells = row.Split ','
+                let epoch, accuracy = int cells.[0], Double.Parse(cells.[3], Globalization.CultureInfo.InvariantCulture)
+                let logged = records |> List.tryPick (fun (s, tag, v, _) -> if s = epoch && tag = "epoch/accuracy" then Some v else None)
+                Expect.equal logged (Some (float (float32 accuracy))) $"epoch {epoch}: accuracy logged as in metrics.csv"
+            Expect.isTrue (records |> List.exists (fun (_, tag, _, image) -> tag = "validation predictions" && image)) "the image record"
+        }
+        test "report.html renders in headless Chromium: every picture loads and the page is not blank" {
+            let dir, _ = fashionRun.Value
+            let chromium = Chromium.ensure ()
+            let page = "file://" + Path.Combine(dir, "report.html")
+            let code, dom, err = Repo.runProgram chromium [ "--headless"; "--no-sandbox"; "--disable-gpu"; "--virtual-time-budget=5000"; "--dump-dom"; page ] [] 2.0
+            Expect.equal code 0 err
+            let loaded = Text.RegularExpressions.Regex.Match(dom, "data-images=\"(\\d+)/(\\d+)\"")
+            Expect.isTrue loaded.Success "the page's script ran and counted its pictures"
+            Expect.equal loaded.Groups.[1].Value loaded.Groups.[2].Value "every picture decoded"
+            Expect.isGreaterThanOrEqual (int loaded.Groups.[2].Value) 4 "curves, confusion matrix and worst images"
+            let shot = Path.Combine(work.Value, "report.png")
+            let code, _, err = Repo.runProgram chromium [ "--headless"; "--no-sandbox"; "--disable-gpu"; "--hide-scrollbars"; "--window-size=1200,2400"; $"--screenshot={shot}"; page ] [] 2.0
+            Expect.equal code 0 err
+            use bitmap = SkiaSharp.SKBitmap.Decode shot
+            let pixels = [| for y in 0 .. 8 .. bitmap.Height - 1 do for x in 0 .. 8 .. bitmap.Width - 1 -> bitmap.GetPixel(x, y) |]
+            let inked = pixels |> Array.filter (fun c -> int c.Red + int c.Green + int c.Blue < 600) |> Array.length
+            let coloured = pixels |> Array.filter (fun c -> abs (int c.Blue - int c.Red) > 40) |> Array.length
+            Expect.isGreaterThan (float inked / float pixels.Length) 0.05 "more than 5% of the page is drawn on"
+            Expect.isGreaterThan coloured 100 "the figures' colours are there"
+        }
+        test "damaged weights, training state and settings are refused, naming the file; nothing half-loaded is left" {
+            let dir, _ = fashionRun.Value
+            let damaged = copyRun dir "damaged"
+            flipBytes (Path.Combine(damaged, "model.nvw"))
+            let bag = Directory.GetFiles(Path.Combine(fashionTree.Value, "test", "Bag")) |> Array.head
+            let code, _, err = nv [ "predict"; "--model"; damaged; bag ] 2.0
+            Expect.equal code 1 "refused"
+            Expect.stringContains err "model.nvw is damaged" "names the file"
+            flipBytes (Path.Combine(damaged, "state.nvck"))
+            let code, _, err = nv [ "train"; "--out"; damaged; "--resume"; "--epochs"; "3" ] 2.0
+            Expect.equal code 1 "refused"
+            Expect.stringContains err "state.nvck is damaged" "names the file"
+            let settings = Path.Combine(damaged, "settings.json")
+            File.WriteAllText(settings, File.ReadAllText(settings).Replace("\"Lr\": 0.001", "\"Lr\": 0.002"))
+            let code, _, err = nv [ "predict"; "--model"; damaged; bag ] 2.0
+            Expect.equal code 1 "refused"
+            Expect.stringContains err "settings.json is damaged" "names the file"
+            // In a library call: the model keeps the weights it had.
+            let model = Model.build [ 3; 28; 28 ] (Architectures.lenet 10)
+            let before = [ for p in model.Parameters -> Tensor.values p.Value ]
+            let e = Expect.throwsC (fun () -> Checkpoint.loadWeights (Path.Combine(damaged, "model.nvw")) model) id
+            Expect.isTrue (e :? DamagedFileException) $"a DamagedFileException, got {e.GetType().Name}"
+            Expect.equal [ for p in model.Parameters -> Tensor.values p.Value ] before "the model's weights are untouched"
+        }
+        test "weights of another architecture are refused and the model's own weights are put back" {
+            let dir, _ = fashionRun.Value
+            let other = Model.build [ 3; 28; 28 ] (flatten --> linear 10)
+            Checkpoint.saveWeights (Path.Combine(work.Value, "other.nvw")) other
+            let lenet = Model.build [ 3; 28; 28 ] (Architectures.lenet 10)
+            let before = [ for p in lenet.Parameters -> Tensor.values p.Value ]
+            Expect.throwsC (fun () -> Checkpoint.loadWeights (Path.Combine(work.Value, "other.nvw")) lenet) ignore
+            Expect.equal [ for p in lenet.Parameters -> Tensor.values p.Value ] before "nothing half-loaded"
+            Expect.isTrue (File.Exists(Path.Combine(dir, "model.nvw"))) "(the run itself is untouched)"
+        }
+        test "bad input gets one clear message: empty class, one class, no images, not a run; unreadable images are skipped and listed" {
+            let root = twoClassTree "bad-input"
+            let train (data: string) name = nv [ "train"; "--data"; data; "--arch"; "lenet"; "--epochs"; "1"; "--out"; Path.Combine(work.Value, "runs", name) ] 5.0
+            // An unreadable image: skipped, listed with a count, and training goes on.
+            File.WriteAllBytes(Path.Combine(root, "tops", "broken.png"), [| 137uy; 80uy; 78uy; 71uy; 0uy; 1uy; 2uy |])
+            let code, _, err = train root "skips"
+            Expect.equal code 0 err
+            Expect.stringContains err "skipped 1 unreadable image(s)" "counted"
+            Expect.stringContains err "broken.png" "listed"
+            // An empty class folder.
+            Directory.CreateDirectory(Path.Combine(root, "empty")) |> ignore
+            let code, _, err = train root "empty"
+            Expect.equal code 1 "refused"
+            Expect.stringContains err "the class 'empty' has no readable images" "names the class"
+            Directory.Delete(Path.Combine(root, "empty"))
+            // A single class.
+            let single = Path.Combine(work.Value, "single")
+            Directory.CreateDirectory(Path.Combine(single, "only")) |> ignore
+            File.Copy(Directory.GetFiles(Path.Combine(root, "tops")) |> Array.find (fun f -> not (f.EndsWith "broken.png")), Path.Combine(single, "only", "a.png"))
+            let code, _, err = train single "single"
+            Expect.equal code 1 "refused"
+            Expect.stringContains err "only one class" "says why"
+            // No images at all.
+            let none = Path.Combine(work.Value, "none")
+            Directory.CreateDirectory(Path.Combine(none, "a")) |> ignore
+            let code, _, err = train none "none"
+            Expect.equal code 1 "refused"
+            Expect.stringContains err "no .jpg or .png images" "says why"
+            // A model folder that is not a run.
+            let code, _, err = nv [ "predict"; "--model"; root; Path.Combine(root, "tops", "broken.png") ] 2.0
+            Expect.equal code 1 "refused"
+            Expect.stringContains err "is not a NeuralVision run" "says why"
+        }
+        test "a class target beyond the model's classes names the value and the class count" {
+            let logits, targets = zeros [ 4; 10 ], tensor [ 1; 2; 13; 0 ]
+            let e = Expect.throwsC (fun () -> crossEntropy.Compute(logits, targets) |> ignore) id
+            Expect.stringContains e.Message "class 13" "the value"
+            Expect.stringContains e.Message "10 classes (0..9)" "the class count"
+        }
+    ])
