@@ -38,6 +38,16 @@ let private tensorBoard (dir: string) =
     let image (tag: string) (png: string) (epoch: int) = writer.add_img(tag, png, epoch, now ())
     scalars, image
 
+/// The run's results up to and including epoch `last`, without training a further epoch to find out.
+let private through (last: int) (run: seq<EpochResult>) : seq<EpochResult> =
+    seq {
+        use results = run.GetEnumerator()
+        let mutable going = true
+        while going && results.MoveNext() do
+            yield results.Current
+            going <- results.Current.Epoch < last
+    }
+
 /// Trains (or resumes) the run in `dir`; returns the validation accuracy of the final model.
 let train (settings: RunSettings) (dir: string) (resume: bool) : float =
     Seed.set settings.Seed
@@ -57,28 +67,36 @@ let train (settings: RunSettings) (dir: string) (resume: bool) : float =
         if settings.Augment then
             loader.WithAugmentation(Augmenter.Of(AugmentTargets.Labels, RandomCrop(max 1 (settings.Size / 16)), HorizontalFlip()))
         else loader
-    let optimiser = adam settings.Lr
-    let run, before =
-        if resume then
-            let state = Checkpoint.resume (statePath dir) (Train.start optimiser crossEntropy model)
-            printfn "resuming %s after epoch %d" dir state.Epoch
-            Train.run Train.defaults loader state, readMetrics dir |> List.filter (fun (e, _) -> e <= state.Epoch)
-        else Train.fit Train.defaults optimiser crossEntropy model loader, []
-    let done' = List.length before
+    // Fine-tuning keeps ImageNet's BatchNorm statistics and moves the backbone at a tenth of the new head's rate.
+    let groups =
+        if settings.Pretrained then
+            Transfer.freezeWhere (fun row -> row.Layer.StartsWith "batchNorm") model |> ignore
+            [ "fc", settings.Lr; "", settings.Lr / 10.0 ]
+        else []
+    let options = { Train.defaults with Groups = groups; ResumeFrom = (if resume then Some (statePath dir) else None) }
+    let run = Train.fit options (adam settings.Lr) crossEntropy model loader
+    let before = if resume then readMetrics dir else []
+    let trained = before |> List.map fst |> List.fold max 0
+    if resume then
+        if trained >= settings.Epochs then
+            raise (DataException $"{dir} has already trained {trained} epochs; resume with --epochs above {trained} to train more.")
+        printfn "resuming %s after epoch %d" dir trained
     let scalars, image = tensorBoard dir
     let rows =
         run
         |> Seq.map (Eval.on validation Metric.accuracy)
         |> Checkpoint.every (statePath dir)
         |> EarlyStop.patience settings.Patience
+        |> through settings.Epochs
         |> Seq.scan (fun rows result ->
             let row = metricRow result
             scalars row
-            writeMetrics dir (rows @ [ row ])
-            rows @ [ row ]) before
+            // Rows from a resumed run's past, up to the epoch it continues after, then this epoch.
+            let rows = (rows |> List.filter (fun (epoch, _) -> epoch < result.Epoch)) @ [ row ]
+            writeMetrics dir rows
+            rows) before
         |> Seq.skip 1
         |> Seq.map (fun rows -> printfn "epoch %d: %s" (fst (List.last rows)) (String.Join(", ", [ for f in figures -> $"{f} {(snd (List.last rows)).[f]:G4}" ])); rows)
-        |> Seq.truncate (max 0 (settings.Epochs - done'))
         |> Seq.tryLast
         |> Option.defaultValue before
     Checkpoint.saveWeights (weightsPath dir) model

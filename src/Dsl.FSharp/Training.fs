@@ -124,14 +124,17 @@ type TrainOptions =
       /// A progress bar on the console (true) or nothing (false).
       Progress: bool
       /// Observers of every step and epoch besides the progress bar (e.g. StepLosses for a loss curve).
-      Observers: ITrainingObserver list }
+      Observers: ITrainingObserver list
+      /// A checkpoint (written by Checkpoint.every) to continue from: weights, optimiser state, epoch and random state
+      /// are restored into the start these options describe, so the run goes on as if it had not stopped.
+      ResumeFrom: string option }
 
 /// Training as a fold: `Train.fit` gives the lazy run of a fresh model, one result per epoch; `Train.start`,
 /// `Train.step` and `Train.epoch` are the fold itself.
 [<RequireQualifiedAccess>]
 module Train =
     /// No clipping, no per-step schedule, one rate, a progress bar.
-    let defaults : TrainOptions = { ClipGradNorm = None; StepSchedule = None; Groups = []; Progress = true; Observers = [] }
+    let defaults : TrainOptions = { ClipGradNorm = None; StepSchedule = None; Groups = []; Progress = true; Observers = []; ResumeFrom = None }
     /// The defaults without the progress bar.
     let quiet : TrainOptions = { defaults with Progress = false }
 
@@ -152,16 +155,19 @@ module Train =
     /// The lazy run continuing from a state (a resumed checkpoint, or an earlier result's `.State`): only the
     /// options of what it shows apply, since clipping, schedule and groups were fixed when the state started.
     let run (options: TrainOptions) (loader: Loader) (state: TrainState) : seq<EpochResult> =
-        if options.ClipGradNorm.IsSome || options.StepSchedule.IsSome || not options.Groups.IsEmpty then
-            invalidArg "options" "Train.run continues a state whose clipping, per-step schedule and groups were set when it started; give those options to Train.fit, which starts the run."
+        if options.ClipGradNorm.IsSome || options.StepSchedule.IsSome || not options.Groups.IsEmpty || options.ResumeFrom.IsSome then
+            invalidArg "options" "Train.run continues a state whose clipping, per-step schedule, groups and checkpoint were set when it started; give those options to Train.fit, which starts the run."
         Train.Run(state, loader, observerOf options)
 
-    /// The lazy run of a model from its current weights: optimiser, loss, model, loader; one result per epoch.
+    /// The lazy run of a model from its current weights (or from `ResumeFrom`): optimiser, loss, model, loader; one
+    /// result per epoch.
     let fit (options: TrainOptions) (optimiser: Optimiser) (loss: Loss) (model: Layers.Model) (loader: Loader) : seq<EpochResult> =
         let groups = if options.Groups.IsEmpty then null else [| for prefix, lr in options.Groups -> struct (prefix, lr) |]
-        Train.Start(model, optimiser, loss, clipGradNorm = Option.toNullable options.ClipGradNorm,
-                    stepSchedule = Option.toObj options.StepSchedule, groups = groups)
-        |> run { options with ClipGradNorm = None; StepSchedule = None; Groups = [] } loader
+        let start =
+            Train.Start(model, optimiser, loss, clipGradNorm = Option.toNullable options.ClipGradNorm,
+                        stepSchedule = Option.toObj options.StepSchedule, groups = groups)
+        let start = match options.ResumeFrom with Some path -> Training.Checkpoint.Load(path, start) | None -> start
+        start |> run { options with ClipGradNorm = None; StepSchedule = None; Groups = []; ResumeFrom = None } loader
 
 /// Evaluation as a function on epoch results.
 [<RequireQualifiedAccess>]

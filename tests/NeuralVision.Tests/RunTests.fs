@@ -71,6 +71,40 @@ let private twoClassTree (name: string) =
     ImageFolder.Save(ImageSet(pixels, keep.Length, set.Channels, set.Height, set.Width, [| for i in keep -> set.Labels.[i] |], [| "tops"; "trousers" |]), root)
     root
 
+/// A plates-like task cut from real photos: 64×64 crops of scikit-learn's two photos, "clean", or with a
+/// Fashion-MNIST item blended in as a brown stain, "dirty" (its size, place and strength random).
+let private platesTree =
+    lazy (
+        let root = Path.Combine(work.Value, "plates")
+        Seed.set 5
+        let random = Random 5
+        let photos = [| for name in [ "china.jpg"; "flower.jpg" ] -> Image.load (Sklearn.Photo name) |]
+        let items = (FashionMnist.Load().Train.Take 200 |> Dataset.ofImages).Inputs
+        let crop () =
+            let photo = photos.[random.Next 2]
+            let height, width = (Tensor.shape photo).[1], (Tensor.shape photo).[2]
+            let y, x = random.Next(height - 128), random.Next(width - 128)
+            photo.[*, y .. y + 127, x .. x + 127] |> Tensor.reshape [ 1; 3; 128; 128 ] |> Tensor.resize 64 64 Bilinear
+        let stain () =
+            let size = 20 + random.Next 16
+            let i = random.Next 200
+            let item = items.[i..i, *, *, *] |> Tensor.resize size size Bilinear
+            let y, x = random.Next(64 - size), random.Next(64 - size)
+            let mask = TorchSharp.torch.nn.functional.pad(item, [| int64 x; int64 (64 - size - x); int64 y; int64 (64 - size - y) |])
+            mask * (0.35 + 0.3 * random.NextDouble())
+        let brown = tensor [ 0.35; 0.22; 0.1 ] |> Tensor.reshape [ 1; 3; 1; 1 ]
+        let perClass = 60
+        let clean = [ for _ in 1 .. perClass -> crop () ]
+        let dirty = [ for _ in 1 .. perClass -> let plate, mask = crop (), stain () in plate * (1.0 - mask) + brown * mask ]
+        let images = Tensor.cat (clean @ dirty)
+        let bytes = (Tensor.clamp 0.0 1.0 images * 255.0).round().to_type(TorchSharp.torch.uint8).data<byte>().ToArray()
+        let labels = Array.init (2 * perClass) (fun i -> if i < perClass then 0uy else 1uy)
+        ImageFolder.Save(ImageSet(bytes, 2 * perClass, 3, 64, 64, labels, [| "clean"; "dirty" |]), root)
+        root)
+
+let private finalAccuracy (dir: string) =
+    Double.Parse(((metrics dir |> Array.last).Split ',').[3], Globalization.CultureInfo.InvariantCulture)
+
 let tests =
     testSequenced (testList "nv train, predict and evaluate" [
         test "nv train on a Fashion-MNIST PNG tree leaves a complete run folder and learns" {
@@ -216,6 +250,18 @@ let tests =
             let code, _, err = nv [ "predict"; "--model"; root; Path.Combine(root, "tops", "broken.png") ] 2.0
             Expect.equal code 1 "refused"
             Expect.stringContains err "is not a NeuralVision run" "says why"
+        }
+        test "on a plates-like task from real photos, the pretrained ResNet-18 beats the same network from scratch on the same budget" {
+            let data = platesTree.Value
+            let run name extra =
+                let out = Path.Combine(work.Value, "runs", name)
+                let code, stdout, err = nv ([ "train"; "--data"; data; "--epochs"; "3"; "--size"; "64"; "--out"; out ] @ extra) 15.0
+                Expect.equal code 0 $"{stdout}\n{err}"
+                finalAccuracy out
+            let pretrained = run "plates-pretrained" [ "--pretrained" ]
+            let scratch = run "plates-scratch" [ "--arch"; "resnet18" ]
+            printfn "plates-like task, 3 epochs: pretrained %.4f, from scratch %.4f" pretrained scratch
+            Expect.isGreaterThan pretrained scratch $"pretrained {pretrained} against scratch {scratch}"
         }
         test "a class target beyond the model's classes names the value and the class count" {
             let logits, targets = zeros [ 4; 10 ], tensor [ 1; 2; 13; 0 ]

@@ -71,7 +71,9 @@ public static class Pretrained
         var features = backbone.Layer is Sequence { Layers: [.., Pool2d { Kind: PoolKind.Average }] } s
             ? s[..^1]
             : throw new OnnxImportException("the ResNet-18 graph no longer ends in its average pool; update Pretrained.ResNet18Classifier.");
-        var net = Net.Named("preprocess", Preprocess())
+        // The preprocessing as a fixed 1×1 convolution (channel flip, ×255, minus the means): the same arithmetic as
+        // Preprocess(), but a layer ONNX export knows, so a fine-tuned model can be served from model.onnx.
+        var net = Net.Named("preprocess", Net.Conv2d(3, 1))
             .Then(Net.Named("backbone", features))
             .Then(Net.Named("pool", Net.AdaptiveAvgPool(1, 1)))
             .Then(Net.Named("flatten", Net.Flatten()))
@@ -81,6 +83,28 @@ public static class Pretrained
         var backboneModel = Model.Build(features, input, CPU);
         backbone.Load(backboneModel);
         Transfer.CopyMatchingPrefixed(backboneModel, model, "backbone.");
+        SetPreprocessing(model);
         return model;
+    }
+
+    /// <summary>Sets the "preprocess" 1×1 convolution to RGB 0..1 → BGR 0..255 minus ImageNet's means, and freezes it.</summary>
+    static void SetPreprocessing(Model model)
+    {
+        var means = ChannelMeans();
+        var weight = new float[3 * 3];
+        var bias = new float[3];
+        for (int c = 0; c < 3; c++)
+        {
+            weight[c * 3 + (2 - c)] = 255f;        // output channel c (B, G, R) reads input channel 2 − c (R, G, B)
+            bias[c] = -(float)means[2 - c];
+        }
+        var parameters = model.Parameters.Where(p => p.Path.StartsWith("preprocess.", StringComparison.Ordinal)).ToList();
+        using (no_grad())
+        {
+            parameters.Single(p => p.Path.EndsWith("weight", StringComparison.Ordinal)).Value
+                .copy_(tensor(weight, dtype: ScalarType.Float32).view(3, 3, 1, 1));
+            parameters.Single(p => p.Path.EndsWith("bias", StringComparison.Ordinal)).Value.copy_(tensor(bias, dtype: ScalarType.Float32));
+        }
+        model.FreezeInPlace("preprocess");
     }
 }
