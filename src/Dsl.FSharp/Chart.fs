@@ -36,7 +36,9 @@ type Chart =
     static member scatter(path: string, title: string, points: (float * float * int) list, classes: string seq) : unit =
         Charts.Scatter(path, title, [| for x, y, c in points -> struct (x, y, c) |], Array.ofSeq classes)
 
-    /// Contours of f over the box (x0, x1) × (y0, y1), with (name, path) optimisation paths drawn on them.
+    /// Contours of f over the box (x0, x1) × (y0, y1), with (name, path) optimisation paths drawn on them and, when
+    /// given, the minimum marked; a path that diverges or leaves the box says so in the legend.
     static member contours(path: string, title: string, f: float -> float -> float, (x0: float, x1: float), (y0: float, y1: float),
-                           paths: (string * float[][]) list) : unit =
-        Charts.Contours(path, title, System.Func<_, _, _> f, x0, x1, y0, y1, [| for name, p in paths -> struct (name, p) |])
+                           paths: (string * float[][]) list, ?minimum: float * float) : unit =
+        let minimum = minimum |> Option.map (fun (x, y) -> struct (x, y)) |> Option.toNullable
+        Charts.Contours(path, title, System.Func<_, _, _> f, x0, x1, y0, y1, [| for name, p in paths -> struct (name, p) |], minimum, 160)

@@ -101,33 +101,64 @@ public static class Charts
         Curves.Save(plot, path, 900, 720);
     }
 
-    /// <summary>Contours of f over [x0, x1]×[y0, y1] (log-spaced levels) with optimisation paths drawn on them.</summary>
+    /// <summary>
+    /// Contours of f over [x0, x1]×[y0, y1] (shaded and as lines, at log-spaced levels) with optimisation paths drawn
+    /// on them and, when given, the minimum marked. A path that leaves the box or diverges says so in the legend.
+    /// </summary>
+    // RS0027 wants the optional parameter on the longest overload; that would change this shipped signature. The
+    // overload with the minimum has no optional parameters, so no call is ambiguous.
+#pragma warning disable RS0027
     public static void Contours(string path, string title, Func<double, double, double> f, double x0, double x1, double y0, double y1,
-        IReadOnlyList<(string Name, double[][] Path)> paths, int resolution = 160)
+        IReadOnlyList<(string Name, double[][] Path)> paths, int resolution = 160) =>
+        Contours(path, title, f, x0, x1, y0, y1, paths, null, resolution);
+#pragma warning restore RS0027
+
+    /// <inheritdoc cref="Contours(string, string, Func{double, double, double}, double, double, double, double, IReadOnlyList{ValueTuple{string, double[][]}}, int)"/>
+    public static void Contours(string path, string title, Func<double, double, double> f, double x0, double x1, double y0, double y1,
+        IReadOnlyList<(string Name, double[][] Path)> paths, (double X, double Y)? minimum, int resolution)
     {
         var plot = new ScottPlot.Plot();
+        double Level(double x, double y) => Math.Log10(1e-3 + f(x, y));
         var heat = new double[resolution, resolution];
         for (int i = 0; i < resolution; i++)
             for (int j = 0; j < resolution; j++)
-                heat[i, j] = Math.Log10(1e-3 + f(x0 + (x1 - x0) * (j + 0.5) / resolution, y1 - (y1 - y0) * (i + 0.5) / resolution));
+                heat[i, j] = Level(x0 + (x1 - x0) * (j + 0.5) / resolution, y1 - (y1 - y0) * (i + 0.5) / resolution);
         var map = plot.Add.Heatmap(heat);
         map.Colormap = new ScottPlot.Colormaps.Viridis();
         map.Extent = new ScottPlot.CoordinateRect(x0, x1, y0, y1);
         map.Opacity = 0.6;
+        const int lineGrid = 80;
+        var levels = new ScottPlot.Coordinates3d[lineGrid, lineGrid];
+        for (int i = 0; i < lineGrid; i++)
+            for (int j = 0; j < lineGrid; j++)
+            {
+                double x = x0 + (x1 - x0) * j / (lineGrid - 1), y = y1 - (y1 - y0) * i / (lineGrid - 1);
+                levels[i, j] = new ScottPlot.Coordinates3d(x, y, Level(x, y));
+            }
+        var lines = plot.Add.ContourLines(levels, 14);
+        lines.LineColor = ScottPlot.Colors.White.WithAlpha(0.55);
+        lines.LabelStyle.IsVisible = false;     // the levels are log10 values: lines show the shape, the shading the height
         var palette = new ScottPlot.Palettes.Category10();
         for (int k = 0; k < paths.Count; k++)
         {
-            var p = paths[k].Path.Where(pt => pt.All(double.IsFinite)).ToArray();
+            var all = paths[k].Path;
+            var p = all.Where(pt => pt.All(double.IsFinite)).ToArray();
+            bool diverged = p.Length < all.Length, left = p.Any(pt => pt[0] < x0 || pt[0] > x1 || pt[1] < y0 || pt[1] > y1);
             var line = plot.Add.Scatter(p.Select(pt => Math.Clamp(pt[0], x0, x1)).ToArray(), p.Select(pt => Math.Clamp(pt[1], y0, y1)).ToArray());
-            line.LegendText = paths[k].Name;
+            line.LegendText = paths[k].Name + (diverged ? " (diverged)" : left ? " (leaves the plot)" : "");
             line.Color = palette.GetColor(k);
             line.MarkerSize = 2;
             line.LineWidth = 1.5f;
         }
+        if (minimum is var (mx, my))
+        {
+            var marker = plot.Add.Marker(mx, my, ScottPlot.MarkerShape.FilledDiamond, 14, ScottPlot.Colors.Red);
+            marker.LegendText = "minimum";
+        }
         plot.Axes.SetLimits(x0, x1, y0, y1);
         plot.Title(title);
-        plot.ShowLegend();
-        Curves.Save(plot, path, 800, 640);
+        plot.ShowLegend(ScottPlot.Edge.Right);
+        Curves.Save(plot, path, 960, 640);
     }
 
     /// <summary>
