@@ -8,14 +8,16 @@ namespace NeuralVision.Plot;
 public static class ImageGrid
 {
     /// <summary>
-    /// Writes a PNG of images [N, C, H, W] (values 0..1; colour shown as grey) in rows of
+    /// Writes a PNG of images [N, C, H, W] (values 0..1; grey, or colour when C = 3) in rows of
     /// <paramref name="columns"/>, each with its caption; <paramref name="good"/> colours captions green (true) or red (false).
     /// </summary>
     public static void Samples(string path, Tensor images, IReadOnlyList<string> captions, IReadOnlyList<bool>? good = null, int columns = 8,
         IReadOnlyList<(Tensor Boxes, string Colour)>? boxes = null)
     {
         using var scope = NewDisposeScope();
-        var grey = images.detach().cpu().to_type(ScalarType.Float64).mean([1L]);
+        var pixels = images.detach().cpu().to_type(ScalarType.Float64);
+        bool isColour = pixels.shape[1] == 3;
+        var grey = pixels.mean([1L]);
         int count = (int)Math.Min(grey.shape[0], captions.Count), height = (int)grey.shape[1], width = (int)grey.shape[2];
         var values = grey.data<double>().ToArray();
         const int gap = 2, caption = 12;
@@ -50,10 +52,34 @@ public static class ImageGrid
                 rect.LineStyle.Width = 2;
             }
         }
-        var heatmap = plot.Add.Heatmap(canvas);
-        heatmap.Colormap = new ScottPlot.Colormaps.Grayscale();
-        heatmap.Extent = new ScottPlot.CoordinateRect(0, canvas.GetLength(1), 0, canvas.GetLength(0));
-        plot.MoveToBack(heatmap);
+        var extent = new ScottPlot.CoordinateRect(0, canvas.GetLength(1), 0, canvas.GetLength(0));
+        if (isColour)
+        {
+            // RGB images as they are: a bitmap of the same grid, drawn under the captions and boxes.
+            var rgb = pixels.data<double>().ToArray();
+            int plane = height * width;
+            using var bitmap = new SkiaSharp.SKBitmap(canvas.GetLength(1), canvas.GetLength(0));
+            bitmap.Erase(SkiaSharp.SKColors.Black);
+            for (int i = 0; i < count; i++)
+            {
+                int top = (i / columns) * cellH + caption, left = (i % columns) * cellW;
+                for (int y = 0; y < height; y++)
+                    for (int x = 0; x < width; x++)
+                    {
+                        byte Channel(int c) => (byte)Math.Round(255 * Math.Clamp(rgb[(i * 3 + c) * plane + y * width + x], 0, 1));
+                        bitmap.SetPixel(left + x, top + y, new SkiaSharp.SKColor(Channel(0), Channel(1), Channel(2)));
+                    }
+            }
+            var image = plot.Add.ImageRect(new ScottPlot.Image(bitmap), extent);
+            plot.MoveToBack(image);
+        }
+        else
+        {
+            var heatmap = plot.Add.Heatmap(canvas);
+            heatmap.Colormap = new ScottPlot.Colormaps.Grayscale();
+            heatmap.Extent = extent;
+            plot.MoveToBack(heatmap);
+        }
         plot.Axes.SetLimits(0, canvas.GetLength(1), 0, canvas.GetLength(0));
         plot.HideGrid();
         plot.Layout.Frameless();
