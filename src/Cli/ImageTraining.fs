@@ -82,23 +82,24 @@ let train (settings: RunSettings) (dir: string) (resume: bool) : float =
             raise (DataException $"{dir} has already trained {trained} epochs; resume with --epochs above {trained} to train more.")
         printfn "resuming %s after epoch %d" dir trained
     let scalars, image = tensorBoard dir
-    let rows =
-        run
-        |> Seq.map (Eval.on validation Metric.accuracy)
-        |> Checkpoint.every (statePath dir)
-        |> EarlyStop.patience settings.Patience
-        |> through settings.Epochs
-        |> Seq.scan (fun rows result ->
-            let row = metricRow result
-            scalars row
-            // Rows from a resumed run's past, up to the epoch it continues after, then this epoch.
-            let rows = (rows |> List.filter (fun (epoch, _) -> epoch < result.Epoch)) @ [ row ]
-            writeMetrics dir rows
-            rows) before
-        |> Seq.skip 1
-        |> Seq.map (fun rows -> printfn "epoch %d: %s" (fst (List.last rows)) (String.Join(", ", [ for f in figures -> $"{f} {(snd (List.last rows)).[f]:G4}" ])); rows)
-        |> Seq.tryLast
-        |> Option.defaultValue before
+    // Each epoch's row is written before its checkpoint: a run killed in between resumes from the epoch before and
+    // writes that row again, so metrics.csv never lacks an epoch the checkpoint has.
+    let rows = Collections.Generic.List<int * Map<string, float>>(before)
+    let record (result: EpochResult) =
+        let epoch, values as row = metricRow result
+        rows.RemoveAll(fun (e, _) -> e >= epoch) |> ignore
+        rows.Add row
+        scalars row
+        writeMetrics dir (List.ofSeq rows)
+        printfn "epoch %d: %s" epoch (String.Join(", ", [ for f in figures -> $"{f} {values.[f]:G4}" ]))
+        result
+    run
+    |> Seq.map (Eval.on validation Metric.accuracy >> record)
+    |> Checkpoint.every (statePath dir)
+    |> EarlyStop.patience settings.Patience
+    |> through settings.Epochs
+    |> Seq.iter ignore
+    let rows = List.ofSeq rows
     Checkpoint.saveWeights (weightsPath dir) model
     Onnx.export (onnxPath dir) model
     let outcome = ClassifierReport.measure model settings.Classes validation

@@ -130,6 +130,31 @@ let tests =
             let figures (line: string) = line.Split ',' |> Array.take 5     // epoch, train_loss, val_loss, accuracy, lr (not seconds)
             Expect.equal (metrics dir |> Array.map figures) (metrics straight |> Array.map figures) "the same figures, epoch by epoch"
         }
+        test "a run killed (SIGKILL) in its second epoch resumes from its last checkpoint to the figures of an uninterrupted run" {
+            let straight, _ = fashionRun.Value
+            let dir = Path.Combine(work.Value, "runs", "killed")
+            let dll = Path.Combine(Repo.root.Value, "src", "Cli", "bin", Repo.configuration, "net10.0", "nv.dll")
+            let info = Diagnostics.ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
+            for a in dll :: lenetArgs (Path.Combine(fashionTree.Value, "train")) dir 3 do info.ArgumentList.Add a
+            use p = Diagnostics.Process.Start info
+            p.OutputDataReceived.Add ignore
+            p.ErrorDataReceived.Add ignore
+            p.BeginOutputReadLine()
+            p.BeginErrorReadLine()
+            // Wait for epoch 1's checkpoint and metrics row, then kill the run mid-way through epoch 2.
+            let clock = Diagnostics.Stopwatch.StartNew()
+            let epochOneDone () = File.Exists(Path.Combine(dir, "metrics.csv")) && (metrics dir).Length >= 2
+            while not (epochOneDone ()) && not p.HasExited && clock.Elapsed < TimeSpan.FromMinutes 5.0 do Threading.Thread.Sleep 50
+            Expect.isFalse p.HasExited "the run was still going after epoch 1"
+            p.Kill()
+            p.WaitForExit()
+            let code, out, err = nv [ "train"; "--out"; dir; "--resume" ] 10.0
+            Expect.equal code 0 $"{out}\n{err}"
+            let figures (line: string) = line.Split ',' |> Array.take 5
+            let rows = metrics dir
+            Expect.equal rows.Length 4 "three epochs after the resume"
+            Expect.equal (rows |> Array.take 3 |> Array.map figures) (metrics straight |> Array.map figures) "epochs 1 and 2 as in the uninterrupted run"
+        }
         test "--resume refuses an option that disagrees with the run's settings, naming it" {
             let dir, _ = fashionRun.Value
             let code, _, err = nv [ "train"; "--out"; dir; "--resume"; "--lr"; "0.01" ] 2.0
@@ -221,12 +246,22 @@ let tests =
         test "bad input gets one clear message: empty class, one class, no images, not a run; unreadable images are skipped and listed" {
             let root = twoClassTree "bad-input"
             let train (data: string) name = nv [ "train"; "--data"; data; "--arch"; "lenet"; "--epochs"; "1"; "--out"; Path.Combine(work.Value, "runs", name) ] 5.0
-            // An unreadable image: skipped, listed with a count, and training goes on.
+            // An unreadable image: skipped, listed with a count, and training goes on; two colour images of other
+            // sizes (a JPEG and a PNG) are resized and join the grey 28×28 ones.
             File.WriteAllBytes(Path.Combine(root, "tops", "broken.png"), [| 137uy; 80uy; 78uy; 71uy; 0uy; 1uy; 2uy |])
-            let code, _, err = train root "skips"
+            for name, format, width, height in [ "wide.jpg", SkiaSharp.SKEncodedImageFormat.Jpeg, 50, 37; "tall.png", SkiaSharp.SKEncodedImageFormat.Png, 31, 60 ] do
+                use bitmap = new SkiaSharp.SKBitmap(width, height)
+                bitmap.Erase(SkiaSharp.SKColor(200uy, 120uy, 40uy))
+                use encoded = bitmap.Encode(format, 90)
+                File.WriteAllBytes(Path.Combine(root, "trousers", name), encoded.ToArray())
+            let code, out, err = train root "skips"
             Expect.equal code 0 err
             Expect.stringContains err "skipped 1 unreadable image(s)" "counted"
             Expect.stringContains err "broken.png" "listed"
+            let counts = Text.RegularExpressions.Regex.Match(out, @"(\d+) training and (\d+) validation images")
+            let readable = Directory.GetFiles(root, "*.*", SearchOption.AllDirectories).Length - 1
+            Expect.equal (int counts.Groups.[1].Value + int counts.Groups.[2].Value) readable "the grey 28×28 images and the two colour ones, all but the broken one"
+            File.Delete(Path.Combine(root, "trousers", "wide.jpg")); File.Delete(Path.Combine(root, "trousers", "tall.png"))
             // An empty class folder.
             Directory.CreateDirectory(Path.Combine(root, "empty")) |> ignore
             let code, _, err = train root "empty"
