@@ -143,7 +143,8 @@ let tests =
             p.BeginErrorReadLine()
             // Wait for epoch 1's checkpoint and metrics row, then kill the run mid-way through epoch 2.
             let clock = Diagnostics.Stopwatch.StartNew()
-            let epochOneDone () = File.Exists(Path.Combine(dir, "metrics.csv")) && (metrics dir).Length >= 2
+            // (metrics.csv gets the epoch's row just before state.nvck gets its checkpoint: wait for both.)
+            let epochOneDone () = File.Exists(Path.Combine(dir, "state.nvck")) && File.Exists(Path.Combine(dir, "metrics.csv")) && (metrics dir).Length >= 2
             while not (epochOneDone ()) && not p.HasExited && clock.Elapsed < TimeSpan.FromMinutes 5.0 do Threading.Thread.Sleep 50
             Expect.isFalse p.HasExited "the run was still going after epoch 1"
             p.Kill()
