@@ -21,9 +21,10 @@ type Outcome =
 /// The model's outcome on data whose targets are class indices into `classes`.
 let measure (model: Layers.Model) (classes: string[]) (data: TensorData) : Outcome =
     let probabilities =
-        [| for start in 0 .. 256 .. Dataset.count data - 1 do
-               let last = min (Dataset.count data) (start + 256) - 1
-               yield Model.predict model data.Inputs.[start..last, *, *, *] |> Tensor.softmax 1 |> Tensor.toFloats2D |] |> Array.collect (fun a -> Array.init (Array2D.length1 a) (fun i -> a.[i, *]))
+        [| for batch in Training.Evaluation.Batches data do
+               use batch = batch
+               let p = Model.predict model batch.Inputs |> Tensor.softmax 1 |> Tensor.toFloats2D
+               yield! Array.init (Array2D.length1 p) (fun i -> p.[i, *]) |]
     let truth = Tensor.values data.Targets |> Array.map int
     let predicted = probabilities |> Array.map (fun p -> Array.findIndex ((=) (Array.max p)) p)
     let n = classes.Length

@@ -19,7 +19,7 @@ let predict (dir: string) (images: string list) (top: int) : int =
             eprintfn "%s" message
             failures <- failures + 1
         | Ok pixels ->
-            let input = tensor (Array.map float32 pixels) |> Tensor.reshape [ 1; 3; settings.Size; settings.Size ] |> fun t -> t / 255.0
+            let input = (ImageSet(pixels, 1, 3, settings.Size, settings.Size, [| 0uy |], settings.Classes).ToData()).Inputs
             let probabilities = Model.predict model input |> Tensor.softmax 1 |> Tensor.values
             let best = probabilities |> Array.indexed |> Array.sortByDescending snd |> Array.truncate top
             printfn "%s: %s" path (String.Join(", ", [ for c, p in best -> $"{settings.Classes.[c]} {p:P1}" ]))

@@ -54,7 +54,8 @@ module Image =
     /// A JPEG or PNG file as a float32 tensor [3; height; width] of RGB values in 0..1.
     let load (path: string) : Tensor =
         let struct (pixels, height, width) = ImageFolder.Read path
-        TorchSharp.torch.tensor(Array.map float32 pixels).reshape(3L, int64 height, int64 width).div(TorchSharp.torch.tensor 255.0f)
+        // One image as an image set: ImageSet's own conversion of bytes to floats in 0..1.
+        ImageSet(pixels, 1, 3, height, width, [| 0uy |], [| "image" |]).ToData().Inputs.[0]
 
 /// Data into batches.
 [<AutoOpen>]

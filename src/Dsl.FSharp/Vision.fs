@@ -20,12 +20,12 @@ module Architectures =
     let resnet18 (classes: int) : Layer = ResNet.ResNet18 classes
     /// ResNet-50.
     let resnet50 (classes: int) : Layer = ResNet.ResNet50 classes
-    /// Any of them by name (as `nv summary` knows them).
-    let byName (name: string) (classes: int) : Layer = let struct (layer, _) = Architectures.Get(name, classes) in layer
     /// Any of them by name, with the input shape it was designed for (e.g. [3; 224; 224]).
     let withInput (name: string) (classes: int) : Layer * int list =
         let struct (layer, input) = Architectures.Get(name, classes)
         layer, input |> Array.map int |> List.ofArray
+    /// Any of them by name (as `nv summary` knows them).
+    let byName (name: string) (classes: int) : Layer = withInput name classes |> fst
 
 /// Transfer learning.
 [<RequireQualifiedAccess>]

@@ -28,7 +28,8 @@ public sealed partial record Loss
         new(labelSmoothing > 0 ? $"crossEntropy(smoothing {labelSmoothing})" : "crossEntropy", (o, t) =>
         {
             using var weights = classWeights is null ? null : tensor(classWeights, dtype: o.dtype, device: o.device);
-            return ClassTargetsChecked(o, t, () => F.cross_entropy(o, t, weight: weights, label_smoothing: labelSmoothing));
+            try { return F.cross_entropy(o, t, weight: weights, label_smoothing: labelSmoothing); }
+            catch (Exception e) when (IsTargetOutOfRange(e, o, t)) { throw TargetOutOfRange(o, t, e); }
         });
 
     /// <summary>Negative log-likelihood on log-probabilities [N, C] (after log-softmax) against class indices.</summary>
@@ -36,27 +37,26 @@ public sealed partial record Loss
         new("nll", (o, t) =>
         {
             using var weights = classWeights is null ? null : tensor(classWeights, dtype: o.dtype, device: o.device);
-            return ClassTargetsChecked(o, t, () => F.nll_loss(o, t, weight: weights));
+            try { return F.nll_loss(o, t, weight: weights); }
+            catch (Exception e) when (IsTargetOutOfRange(e, o, t)) { throw TargetOutOfRange(o, t, e); }
         });
 
-    /// <summary>
-    /// Runs a classification loss; when libtorch refuses a target outside 0..C−1 (its raw "Target 13 is out of
-    /// bounds"), says which value and how many classes the model gives. Checked only on failure, so a step pays nothing.
-    /// </summary>
-    static Tensor ClassTargetsChecked(Tensor output, Tensor target, Func<Tensor> loss)
+    // libtorch refuses a class target outside 0..C−1 with a raw "Target 13 is out of bounds". The targets are read
+    // only when that happens, so a step pays nothing for the clearer message.
+    static bool IsTargetOutOfRange(Exception e, Tensor output, Tensor target) =>
+        e.Message.Contains("out of bounds") && output.dim() >= 2 && target.dtype == ScalarType.Int64;
+
+    /// <summary>The error naming the first offending target and the class count.</summary>
+    static Exception TargetOutOfRange(Tensor output, Tensor target, Exception inner)
     {
-        try { return loss(); }
-        catch (Exception e) when (e.Message.Contains("out of bounds") && output.dim() >= 2 && target.dtype == ScalarType.Int64)
-        {
-            var classes = output.shape[1];
-            using var bad = target.lt(0).logical_or(target.ge(classes));
-            using var offending = target.masked_select(bad);
-            if (offending.numel() == 0) throw;
-            var value = offending[0].item<long>();
-            throw new ArgumentException(
-                $"a target is class {value}, but the model gives {classes} classes (0..{classes - 1}); "
-                + "give the last layer as many outputs as there are classes, or fix the labels.", e);
-        }
+        var classes = output.shape[1];
+        using var bad = target.lt(0).logical_or(target.ge(classes));
+        using var offending = target.masked_select(bad);
+        if (offending.numel() == 0) return inner;
+        var value = offending[0].item<long>();
+        return new ArgumentException(
+            $"a target is class {value}, but the model gives {classes} classes (0..{classes - 1}); "
+            + "give the last layer as many outputs as there are classes, or fix the labels.", inner);
     }
 
     /// <summary>
