@@ -33,7 +33,7 @@ public static class Charts
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
         // Beside the plot, not over it: a legend must not hide data.
-        if (series.Count > 1) plot.ShowLegend(ScottPlot.Edge.Right);
+        plot.ShowLegend(ScottPlot.Edge.Right);
         Curves.Save(plot, path, 900, 560);
     }
 
