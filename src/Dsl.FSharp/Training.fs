@@ -127,14 +127,19 @@ type TrainOptions =
       Observers: ITrainingObserver list
       /// A checkpoint (written by Checkpoint.every) to continue from: weights, optimiser state, epoch and random state
       /// are restored into the start these options describe, so the run goes on as if it had not stopped.
-      ResumeFrom: string option }
+      ResumeFrom: string option
+      /// The ranks that train together under mpirun (`Ranks.world ()`): each takes its share of every batch and the
+      /// gradients are averaged; only rank 0 shows progress. `Ranks.single` (the default): this process alone.
+      Ranks: Distributed.Communicator }
 
 /// Training as a fold: `Train.fit` gives the lazy run of a fresh model, one result per epoch; `Train.start`,
 /// `Train.step` and `Train.epoch` are the fold itself.
 [<RequireQualifiedAccess>]
 module Train =
     /// No clipping, no per-step schedule, one rate, a progress bar.
-    let defaults : TrainOptions = { ClipGradNorm = None; StepSchedule = None; Groups = []; Progress = true; Observers = []; ResumeFrom = None }
+    let defaults : TrainOptions =
+        { ClipGradNorm = None; StepSchedule = None; Groups = []; Progress = true; Observers = []; ResumeFrom = None
+          Ranks = Distributed.Communicator.Single }
     /// The defaults without the progress bar.
     let quiet : TrainOptions = { defaults with Progress = false }
 
@@ -146,7 +151,7 @@ module Train =
     let epoch (state: TrainState) (batches: seq<Batch>) : TrainState = Train.Epoch(state, batches)
 
     let private observerOf (options: TrainOptions) : ITrainingObserver =
-        let all = (if options.Progress then [ new ConsoleProgress() :> ITrainingObserver ] else []) @ options.Observers
+        let all = (if options.Progress && options.Ranks.IsRoot then [ new ConsoleProgress() :> ITrainingObserver ] else []) @ options.Observers
         match all with
         | [] -> null
         | [ one ] -> one
@@ -155,8 +160,9 @@ module Train =
     /// The lazy run continuing from a state (a resumed checkpoint, or an earlier result's `.State`): only the
     /// options of what it shows apply, since clipping, schedule and groups were fixed when the state started.
     let run (options: TrainOptions) (loader: Loader) (state: TrainState) : seq<EpochResult> =
-        if options.ClipGradNorm.IsSome || options.StepSchedule.IsSome || not options.Groups.IsEmpty || options.ResumeFrom.IsSome then
-            invalidArg "options" "Train.run continues a state whose clipping, per-step schedule, groups and checkpoint were set when it started; give those options to Train.fit, which starts the run."
+        if options.ClipGradNorm.IsSome || options.StepSchedule.IsSome || not options.Groups.IsEmpty || options.ResumeFrom.IsSome
+           || not (obj.ReferenceEquals(options.Ranks, state.Ranks) || not options.Ranks.IsDistributed) then
+            invalidArg "options" "Train.run continues a state whose clipping, per-step schedule, groups, checkpoint and ranks were set when it started; give those options to Train.fit, which starts the run."
         Train.Run(state, loader, observerOf options)
 
     /// The lazy run of a model from its current weights (or from `ResumeFrom`): optimiser, loss, model, loader; one
@@ -167,7 +173,16 @@ module Train =
             Train.Start(model, optimiser, loss, clipGradNorm = Option.toNullable options.ClipGradNorm,
                         stepSchedule = Option.toObj options.StepSchedule, groups = groups)
         let start = match options.ResumeFrom with Some path -> Training.Checkpoint.Load(path, start) | None -> start
+        let start = if options.Ranks.IsDistributed then start.WithRanks options.Ranks else start
         start |> run { options with ClipGradNorm = None; StepSchedule = None; Groups = []; ResumeFrom = None } loader
+
+/// The processes of a data-parallel job (`mpirun -np N dotnet fsi script.fsx`): `{ Train.defaults with Ranks = Ranks.world () }`.
+[<RequireQualifiedAccess>]
+module Ranks =
+    /// MPI's world when this process was started by mpirun, else this process alone.
+    let world () : Distributed.Communicator = Distributed.Communicator.World()
+    /// This process alone.
+    let single : Distributed.Communicator = Distributed.Communicator.Single
 
 /// Evaluation as a function on epoch results.
 [<RequireQualifiedAccess>]

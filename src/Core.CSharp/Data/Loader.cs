@@ -30,6 +30,27 @@ public sealed record Loader(TensorData Data, int BatchSize, bool Shuffle, long S
     /// <summary>The same loader visiting the samples in <paramref name="order"/>'s order each epoch.</summary>
     public Loader WithOrder(Func<int, long[]> order) => this with { Order = order };
 
+    /// <summary>This process's rank among <see cref="Ranks"/> sharing every batch (0 of 1: the whole batch).</summary>
+    public int Rank { get; init; }
+
+    /// <summary>How many ranks share every batch: each takes every <see cref="Ranks"/>-th sample of it, from its <see cref="Rank"/> on.</summary>
+    public int Ranks { get; init; } = 1;
+
+    /// <summary>
+    /// The same loader for one rank of data-parallel training: every rank draws the same permutation each
+    /// epoch and takes its own disjoint share of every batch, <see cref="BatchSize"/> / ranks samples (the
+    /// batch size stays the total over the ranks, so the steps are those of one process on the whole batch).
+    /// The last (size mod ranks) samples of each epoch's order are left out, so all ranks take the same number of steps.
+    /// </summary>
+    public Loader Shard(Distributed.Communicator ranks)
+    {
+        if (BatchSize % ranks.Size != 0)
+            throw new ArgumentException($"a batch of {BatchSize} cannot be shared evenly by {ranks.Size} ranks; choose a batch size divisible by {ranks.Size} (it is the total over all ranks).");
+        if (Data.Count < ranks.Size)
+            throw new ArgumentException($"{Data.Count} samples cannot be shared by {ranks.Size} ranks.");
+        return this with { Rank = ranks.Rank, Ranks = ranks.Size };
+    }
+
     /// <summary>The same loader with augmentation.</summary>
     public Loader WithAugmentation(Augmenter augmenter) => this with { Augment = augmenter };
 
@@ -50,7 +71,10 @@ public sealed record Loader(TensorData Data, int BatchSize, bool Shuffle, long S
     public static Loader InOrder(TensorData data, int batchSize) => Create(data, batchSize, shuffle: false);
 
     /// <summary>Batches per epoch.</summary>
-    public int BatchesPerEpoch => (int)(DropLast ? Data.Count / BatchSize : (Data.Count + BatchSize - 1) / BatchSize);
+    public int BatchesPerEpoch => (int)(DropLast ? Used / BatchSize : (Used + BatchSize - 1) / BatchSize);
+
+    // The samples an epoch visits: all of them, less the remainder that would give the ranks unequal shares.
+    long Used => Data.Count - Data.Count % Ranks;
 
     /// <summary>The batches of epoch <paramref name="epoch"/> (1-based), created lazily; the training step owns and frees them.</summary>
     public IEnumerable<Batch> Epoch(int epoch) => Prefetch > 0 ? Prefetched(epoch) : Batches(epoch);
@@ -126,22 +150,26 @@ public sealed record Loader(TensorData Data, int BatchSize, bool Shuffle, long S
             // Made lazily, inside whichever dispose scope is open at the first batch: it must outlive that step.
             order = randperm(n, generator: generator, device: Data.Inputs.device).DetachFromDisposeScope();
         }
+        else if (Ranks > 1)
+            order = arange(n, device: Data.Inputs.device).DetachFromDisposeScope();
         try
         {
             for (int b = 0; b < BatchesPerEpoch; b++)
             {
-                long start = (long)b * BatchSize, count = Math.Min(BatchSize, n - start);
+                long start = (long)b * BatchSize, count = Math.Min(BatchSize, Used - start);
                 Batch batch;
                 if (order is null)
                     batch = new Batch(Data.Inputs.narrow(0, start, count), Data.Targets.narrow(0, start, count), Owned: true);
                 else
                 {
-                    using var index = order.narrow(0, start, count);
+                    // This rank's share of the batch: every Ranks-th sample from its rank on (all of it with one rank).
+                    using var index = order.narrow(0, start, count).slice(0, Rank, count, Ranks);
                     batch = new Batch(Data.Inputs.index_select(0, index), Data.Targets.index_select(0, index), Owned: true);
                 }
                 if (Augment is not null)
                 {
-                    var augmented = Augment.Apply(batch, epoch, b);
+                    // Each rank's share gets its own random draws.
+                    var augmented = Augment.Apply(batch, epoch, b * Ranks + Rank);
                     if (!ReferenceEquals(augmented.Inputs, batch.Inputs)) batch.Inputs.Dispose();
                     if (!ReferenceEquals(augmented.Targets, batch.Targets)) batch.Targets.Dispose();
                     batch = augmented;

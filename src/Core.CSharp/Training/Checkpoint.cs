@@ -63,11 +63,13 @@ public static class Checkpoint
 
     /// <summary>
     /// Saves everything a run needs to resume exactly: weights, optimiser state (moments, step counts,
-    /// learning rates), epoch and step, and libtorch's random state.
+    /// learning rates), epoch and step, and libtorch's random state. When several ranks train together only
+    /// rank 0 writes (every rank holds the same state); each rank reads the file when resuming.
     /// </summary>
     public static void Save(TrainState state, string path)
     {
         state.EnsureLive("save a checkpoint of it");
+        if (!state.Ranks.IsRoot) return;
         WriteAtomically(path, writer =>
         {
             writer.Write(Magic);

@@ -1,4 +1,5 @@
 using NeuralVision.Data;
+using NeuralVision.Distributed;
 using System.Collections.Immutable;
 using System.Diagnostics;
 using NeuralVision.Layers;
@@ -37,6 +38,7 @@ public static class Train
     /// <remarks>
     /// With <paramref name="flatten"/> (the default) the trainable parameters of each group share one buffer
     /// (<see cref="FlatParameters"/>): the same updates to the bit, with far fewer operations per step.
+    /// To train on several ranks, continue with <see cref="TrainState.WithRanks"/>.
     /// </remarks>
     public static TrainState Start(Model model, Optimiser optimiser, Loss loss, double? clipGradNorm = null, Schedule? stepSchedule = null,
         IReadOnlyList<(string PathPrefix, double Lr)>? groups = null, bool flatten = true)
@@ -86,6 +88,7 @@ public static class Train
             {
                 throw new BatchTooLargeException(batch.Count, BatchTooLargeException.FirstLine(e), e);
             }
+            DataParallel.AverageGradients(state.Updater, state.Ranks);
             if (state.ClipGradNorm is { } maxNorm)
                 nn.utils.clip_grad_norm_(state.Updater.parameters(), maxNorm);
             if (state.StepSchedule is var (schedule, baseLr))
@@ -142,6 +145,7 @@ public static class Train
             observer?.EpochStarted(epoch, stepsPerEpoch);
             var clock = Stopwatch.StartNew();
             state = Epoch(state, batches(epoch), observer);
+            state = ReducedOverRanks(state);
             if (state.EpochSamples == 0)
                 throw new InvalidOperationException($"epoch {epoch} had no batches; the data set is empty or the batch size exceeds it with drop-last.");
             var result = new EpochResult(state.Epoch, state.EpochLoss, ImmutableDictionary<string, double>.Empty, state, clock.Elapsed, state.LearningRate);
@@ -150,9 +154,31 @@ public static class Train
         }
     }
 
-    /// <summary>The run over a <see cref="Data.Loader"/>'s epochs.</summary>
-    public static IEnumerable<EpochResult> Run(TrainState start, Data.Loader loader, ITrainingObserver? observer = null) =>
-        Run(start, loader.Epoch, observer, loader.BatchesPerEpoch);
+    /// <summary>
+    /// The run over a <see cref="Data.Loader"/>'s epochs. When the state trains on several ranks, each rank takes
+    /// its share of every batch (<see cref="Loader.Shard"/>), after checking that all ranks have the same data.
+    /// </summary>
+    public static IEnumerable<EpochResult> Run(TrainState start, Data.Loader loader, ITrainingObserver? observer = null)
+    {
+        var ranks = start.Ranks;
+        if (ranks.IsDistributed)
+        {
+            if (loader.Ranks == 1) loader = loader.Shard(ranks);
+            else if (loader.Ranks != ranks.Size || loader.Rank != ranks.Rank)
+                throw new ArgumentException($"the loader is sharded for rank {loader.Rank} of {loader.Ranks}, but this process trains as {ranks}; give Run the unsharded loader.");
+            DataParallel.CheckAgreement(start, loader, ranks);
+        }
+        return Run(start, loader.Epoch, observer, loader.BatchesPerEpoch);
+    }
+
+    /// <summary>The epoch's loss sum and sample count summed over the ranks, and BatchNorm's statistics averaged, so every rank reports the same epoch.</summary>
+    static TrainState ReducedOverRanks(TrainState state)
+    {
+        if (!state.Ranks.IsDistributed) return state;
+        var sums = state.Ranks.AllReduceSum([state.EpochLossSum, state.EpochSamples]);
+        DataParallel.AverageBuffers(state.Model, state.Ranks);
+        return state with { EpochLossSum = sums[0], EpochSamples = (long)sums[1] };
+    }
 
     /// <summary>Trainable parameters grouped by path prefix, each with its rate: the first matching prefix wins, "" matches the rest.</summary>
     static List<(IEnumerable<Parameter> Parameters, double Lr)> GroupsByPath(Model model, IReadOnlyList<(string PathPrefix, double Lr)> groups)

@@ -41,6 +41,21 @@ public sealed record TrainState
     public double LastLoss { get; init; } = double.NaN;
     /// <summary>Gradients are rescaled to at most this global L2 norm when set.</summary>
     public double? ClipGradNorm { get; init; }
+    /// <summary>The ranks training this model together (data parallel over MPI), or a single process.</summary>
+    public Distributed.Communicator Ranks { get; private init; } = Distributed.Communicator.Single;
+
+    /// <summary>
+    /// This state trained by several ranks together (<see cref="Distributed.Communicator.World"/> under mpirun): every
+    /// rank takes rank 0's weights now, then trains on its share of each batch and averages its gradients with the
+    /// others after every backward pass (<see cref="Distributed.DataParallel"/>). The ranks must have built the same
+    /// model, which is checked here, before anything could hang.
+    /// </summary>
+    public TrainState WithRanks(Distributed.Communicator ranks)
+    {
+        EnsureLive("train it on several ranks");
+        Distributed.DataParallel.Join(Model, ranks);
+        return this with { Ranks = ranks };
+    }
     /// <summary>A per-step learning-rate schedule (one-cycle), with its base rate.</summary>
     public (Optim.Schedule Schedule, double BaseLr)? StepSchedule { get; init; }
 
