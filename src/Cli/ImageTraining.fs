@@ -48,58 +48,8 @@ let private through (last: int) (run: seq<EpochResult>) : seq<EpochResult> =
             going <- results.Current.Epoch < last
     }
 
-/// Trains (or resumes) the run in `dir`; returns the validation accuracy of the final model.
-let train (settings: RunSettings) (dir: string) (resume: bool) : float =
-    Seed.set settings.Seed
-    let images, skipped = loadImages settings.Data settings.Size
-    say skipped
-    let settings = { settings with Classes = Array.ofSeq images.Classes }
-    let train, validation = Dataset.ofImages images |> Dataset.split settings.Validation settings.Seed
-    if Dataset.count validation = 0 then
-        raise (DataException $"{settings.Data}: {Dataset.count train} images leave none for validation at {settings.Validation:P0}; add images or raise --validation.")
-    printfn "%s: %d classes (%s), %d training and %d validation images at %dx%d" settings.Data settings.Classes.Length
-        (String.Join(", ", settings.Classes)) (Dataset.count train) (Dataset.count validation) settings.Size settings.Size
-    Directory.CreateDirectory dir |> ignore
-    save dir settings
-    let model = build settings
-    let loader = batches settings.Batch train
-    let loader =
-        if settings.Augment then
-            loader.WithAugmentation(Augmenter.Of(AugmentTargets.Labels, RandomCrop(max 1 (settings.Size / 16)), HorizontalFlip()))
-        else loader
-    // Fine-tuning keeps ImageNet's BatchNorm statistics and moves the backbone at a tenth of the new head's rate.
-    let groups =
-        if settings.Pretrained then
-            Transfer.freezeWhere (fun row -> row.Layer.StartsWith "batchNorm") model |> ignore
-            [ "fc", settings.Lr; "", settings.Lr / 10.0 ]
-        else []
-    let options = { Train.defaults with Groups = groups; ResumeFrom = (if resume then Some (statePath dir) else None) }
-    let run = Train.fit options (adam settings.Lr) crossEntropy model loader
-    let before = if resume then readMetrics dir else []
-    let trained = before |> List.map fst |> List.fold max 0
-    if resume then
-        if trained >= settings.Epochs then
-            raise (DataException $"{dir} has already trained {trained} epochs; resume with --epochs above {trained} to train more.")
-        printfn "resuming %s after epoch %d" dir trained
-    let scalars, image = tensorBoard dir
-    // Each epoch's row is written before its checkpoint: a run killed in between resumes from the epoch before and
-    // writes that row again, so metrics.csv never lacks an epoch the checkpoint has.
-    let rows = Collections.Generic.List<int * Map<string, float>>(before)
-    let record (result: EpochResult) =
-        let epoch, values as row = metricRow result
-        rows.RemoveAll(fun (e, _) -> e >= epoch) |> ignore
-        rows.Add row
-        scalars row
-        writeMetrics dir (List.ofSeq rows)
-        printfn "epoch %d: %s" epoch (String.Join(", ", [ for f in figures -> $"{f} {values.[f]:G4}" ]))
-        result
-    run
-    |> Seq.map (Eval.on validation Metric.accuracy >> record)
-    |> Checkpoint.every (statePath dir)
-    |> EarlyStop.patience settings.Patience
-    |> through settings.Epochs
-    |> Seq.iter ignore
-    let rows = List.ofSeq rows
+/// What rank 0 leaves in the run folder once training ends: weights, ONNX, the prediction grid and the report.
+let private finish (settings: RunSettings) (dir: string) model (validation: TensorData) rows (skipped: string list) image : float =
     Checkpoint.saveWeights (weightsPath dir) model
     Onnx.export (onnxPath dir) model
     let outcome = ClassifierReport.measure model settings.Classes validation
@@ -116,3 +66,63 @@ let train (settings: RunSettings) (dir: string) (resume: bool) : float =
     printfn "%s" (ClassifierReport.text outcome)
     printfn "run folder: %s (report: %s)" dir report
     outcome.Accuracy
+
+/// Trains (or resumes) the run in `dir` on `ranks` (every rank runs this; rank 0 alone writes and prints); returns the
+/// validation accuracy of the final model.
+let train (settings: RunSettings) (dir: string) (resume: bool) (ranks: Distributed.Communicator) : float =
+    Seed.set settings.Seed
+    let printfn format = Printf.kprintf (fun line -> if ranks.IsRoot then Console.WriteLine line) format
+    let images, skipped = loadImages settings.Data settings.Size
+    if ranks.IsRoot then say skipped
+    let settings = { settings with Classes = Array.ofSeq images.Classes }
+    ranks.Agree [ struct ("the number of images", float images.Count)
+                  struct ("the fingerprint of the class names", Distributed.Communicator.Fingerprint(String.Join("/", settings.Classes)))
+                  struct ("the fingerprint of the run's settings", Distributed.Communicator.Fingerprint(string settings)) ]
+    let train, validation = Dataset.ofImages images |> Dataset.split settings.Validation settings.Seed
+    if Dataset.count validation = 0 then
+        raise (DataException $"{settings.Data}: {Dataset.count train} images leave none for validation at {settings.Validation:P0}; add images or raise --validation.")
+    printfn "%s: %d classes (%s), %d training and %d validation images at %dx%d" settings.Data settings.Classes.Length
+        (String.Join(", ", settings.Classes)) (Dataset.count train) (Dataset.count validation) settings.Size settings.Size
+    if ranks.IsRoot then
+        Directory.CreateDirectory dir |> ignore
+        save dir settings
+    let model = build settings
+    let loader = batches settings.Batch train
+    let loader =
+        if settings.Augment then
+            loader.WithAugmentation(Augmenter.Of(AugmentTargets.Labels, RandomCrop(max 1 (settings.Size / 16)), HorizontalFlip()))
+        else loader
+    // Fine-tuning keeps ImageNet's BatchNorm statistics and moves the backbone at a tenth of the new head's rate.
+    let groups =
+        if settings.Pretrained then
+            Transfer.freezeWhere (fun row -> row.Layer.StartsWith "batchNorm") model |> ignore
+            [ "fc", settings.Lr; "", settings.Lr / 10.0 ]
+        else []
+    let options = { Train.defaults with Groups = groups; ResumeFrom = (if resume then Some (statePath dir) else None); Ranks = ranks }
+    let run = Train.fit options (adam settings.Lr) crossEntropy model loader
+    let before = if resume then readMetrics dir else []
+    let trained = before |> List.map fst |> List.fold max 0
+    if resume then
+        if trained >= settings.Epochs then
+            raise (DataException $"{dir} has already trained {trained} epochs; resume with --epochs above {trained} to train more.")
+        printfn "resuming %s after epoch %d" dir trained
+    let scalars, image = if ranks.IsRoot then tensorBoard dir else ignore, (fun _ _ _ -> ())
+    // Each epoch's row is written before its checkpoint: a run killed in between resumes from the epoch before and
+    // writes that row again, so metrics.csv never lacks an epoch the checkpoint has.
+    let rows = Collections.Generic.List<int * Map<string, float>>(before)
+    let record (result: EpochResult) =
+        let epoch, values as row = metricRow result
+        rows.RemoveAll(fun (e, _) -> e >= epoch) |> ignore
+        rows.Add row
+        scalars row
+        if ranks.IsRoot then writeMetrics dir (List.ofSeq rows)
+        printfn "epoch %d: %s" epoch (String.Join(", ", [ for f in figures -> $"{f} {values.[f]:G4}" ]))
+        result
+    run
+    |> Seq.map (Eval.on validation Metric.accuracy >> record)
+    |> Checkpoint.every (statePath dir)
+    |> EarlyStop.patience settings.Patience
+    |> through settings.Epochs
+    |> Seq.iter ignore
+    let rows = List.ofSeq rows
+    if ranks.IsRoot then finish settings dir model validation rows skipped image else (snd (List.last rows)).["accuracy"]

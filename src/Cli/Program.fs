@@ -108,6 +108,8 @@ type TrainArgs =
     | No_Augment
     | Out of dir: string
     | Resume
+    | Ranks of int
+    | Hostfile of file: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -124,6 +126,8 @@ type TrainArgs =
             | No_Augment -> "train without augmentation (random crop and horizontal flip)."
             | Out _ -> "the run folder (default runs/DATE-TIME)."
             | Resume -> "continue the run in --out from its last checkpoint; the options must agree with its settings."
+            | Ranks _ -> "train on N processes (data parallel over Open MPI, installed when missing); --batch is the total over all ranks."
+            | Hostfile _ -> "with --ranks: spread the ranks over the machines of this Open MPI host file (same paths on every machine)."
 
 type PredictArgs =
     | [<Mandatory>] Model of dir: string
@@ -256,9 +260,29 @@ let private shape (args: ParseResults<ShapeArgs>) =
         0
 
 /// `nv train`: a new run from the options, or (--resume) the run in --out continued, refusing options that disagree with it.
-let private train (t: ParseResults<TrainArgs>) =
+/// With --ranks N it starts itself on N ranks under mpirun; started by mpirun, every rank runs it and joins the others.
+let private train (argv: string list) (t: ParseResults<TrainArgs>) =
     let positive name (value: 'T) = if value <= Unchecked.defaultof<'T> then t.Raise($"--{name} must be above 0, got {value}.", showUsage = true)
     let out = t.GetResult(TrainArgs.Out, Path.Combine(root (), "runs", DateTime.Now.ToString "yyyyMMdd-HHmmss"))
+    match t.TryGetResult Ranks with
+    | Some n when n < 1 -> t.Raise($"--ranks must be at least 1, got {n}.", showUsage = true)
+    | Some n when not Distributed.Communicator.LaunchedByMpirun ->
+        // Every rank must write to the same run folder: fix the default one now.
+        let argv = if t.Contains TrainArgs.Out then argv else argv @ [ "--out"; out ]
+        RankLauncher.launch n (t.TryGetResult Hostfile |> Option.map Path.GetFullPath) argv (RunFolder.statePath out)
+    | _ ->
+    if t.Contains Hostfile && not (t.Contains Ranks) then t.Raise("--hostfile goes with --ranks N.", showUsage = true)
+    let ranks = Distributed.Communicator.World()
+    match t.TryGetResult Ranks with
+    | Some n when n <> ranks.Size -> t.Raise($"--ranks {n} disagrees with mpirun, which started {ranks.Size} ranks; leave --ranks out under mpirun.")
+    | _ -> ()
+    if ranks.IsDistributed && not (t.Contains TrainArgs.Out) then
+        t.Raise("under mpirun give --out DIR: every rank must write to (and resume from) the same run folder.", showUsage = true)
+    let ready (settings: RunFolder.RunSettings) =
+        if settings.Batch % ranks.Size <> 0 then t.Raise($"--batch {settings.Batch} cannot be shared evenly by {ranks.Size} ranks; use a multiple of {ranks.Size} (it is the total over all ranks).")
+        // Every rank has checked the run folder before rank 0 writes its settings into it.
+        ranks.Barrier()
+        settings
     let check (settings: RunFolder.RunSettings) =
         positive "epochs" settings.Epochs; positive "batch" settings.Batch; positive "lr" settings.Lr; positive "patience" settings.Patience
         if settings.Size < 16 then t.Raise($"--size must be at least 16, got {settings.Size}.", showUsage = true)
@@ -286,7 +310,7 @@ let private train (t: ParseResults<TrainArgs>) =
         agree "patience" (t.TryGetResult Patience) saved.Patience
         agree "augment" (if t.Contains No_Augment then Some false else None) saved.Augment
         if not (File.Exists(RunFolder.statePath out)) then t.Raise($"{out} has no checkpoint to resume (state.nvck): its run never finished an epoch; start it again without --resume.")
-        let accuracy = ImageTraining.train (check { saved with Epochs = t.GetResult(Epochs, saved.Epochs) }) out true
+        let accuracy = ImageTraining.train (ready (check { saved with Epochs = t.GetResult(Epochs, saved.Epochs) })) out true ranks
         if Double.IsFinite accuracy then 0 else 1
     else
         if File.Exists(RunFolder.settingsPath out) then
@@ -298,7 +322,7 @@ let private train (t: ParseResults<TrainArgs>) =
               Size = t.GetResult(Size, if arch = "lenet" then 28 else 64); Batch = t.GetResult(Batch, 32); Lr = t.GetResult(Lr, 1e-3)
               Seed = t.GetResult(Seed_Value, 0); Validation = t.GetResult(Validation, 0.2); Patience = t.GetResult(Patience, 3)
               Augment = not (t.Contains No_Augment); Classes = [||] }
-        let accuracy = ImageTraining.train (check settings) out false
+        let accuracy = ImageTraining.train (ready (check settings)) out false ranks
         if Double.IsFinite accuracy then 0 else 1
 
 let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Command>) =
@@ -347,14 +371,13 @@ let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Comma
         use p = Diagnostics.Process.Start("dotnet", args)
         p.WaitForExit()
         p.ExitCode
-    | Train t -> train t
+    | Train t -> train (List.ofArray (Environment.GetCommandLineArgs()) |> List.tail) t
     | Predict p -> RunUse.predict (p.GetResult PredictArgs.Model) (p.GetResult Images) (p.GetResult(Top, 3))
     | Evaluate e -> RunUse.evaluate (e.GetResult EvaluateArgs.Model) (e.GetResult EvaluateArgs.Data)
     | Info _ -> info ()
     | Help _ -> printfn "%s" (parser.PrintUsage(hideSyntax = true)); 0
 
-[<EntryPoint>]
-let main argv =
+let private run argv =
     Native.TorchNative.EnsureLoaded() |> ignore
     let parser = ArgumentParser.Create<Command>(programName = "./nv", usageStringCharacterWidth = 160)
     try
@@ -378,3 +401,14 @@ let main argv =
     | :? Native.NativeLibraryException as e ->
         eprintfn "error: %s" e.Message
         1
+    | :? Distributed.RanksDisagreeException as e ->
+        // Every rank finds the disagreement at once; one report is enough.
+        if Distributed.Communicator.World().IsRoot then eprintfn "error: %s" e.Message
+        1
+
+[<EntryPoint>]
+let main argv =
+    let code = run argv
+    // Under mpirun the exit code decides how the rank ends: finalising with the others, or aborting the job.
+    Environment.ExitCode <- code
+    code

@@ -22,6 +22,23 @@ public sealed unsafe class Communicator : IDisposable
 {
     readonly bool mpi;
 
+    // How a rank's process ends, set up once (MPI and signals are process-wide): one that returns normally
+    // finalises; one that exits with an error code aborts the job instead, so that no other rank is left waiting in
+    // a collective for it; one that mpirun terminates (another rank died) does neither, since its main thread may be
+    // inside a collective that will never complete. The signal registration lives as long as the process.
+    static readonly Lazy<System.Runtime.InteropServices.PosixSignalRegistration> endOfProcess = new(() =>
+    {
+        var terminated = false;
+        var registration = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => terminated = true);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            if (terminated) return;
+            if (Environment.ExitCode == 0) MpiNative.FinaliseIfRunning(); else MpiNative.Abort(Environment.ExitCode);
+        };
+        return registration;
+    });
+
     Communicator(int rank, int size, bool mpi)
     {
         Rank = rank;
@@ -53,12 +70,7 @@ public sealed unsafe class Communicator : IDisposable
         if (!LaunchedByMpirun) return Single;
         if (!MpiNative.EnsureInitialised())
             throw new InvalidOperationException("MPI has already been finalised in this process (a Communicator was disposed); it cannot start again. Join the world once and dispose it at the end.");
-        // A rank that returns normally finalises; one that exits with an error code aborts the job instead,
-        // so that no other rank is left waiting in a collective for it.
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            if (Environment.ExitCode == 0) MpiNative.FinaliseIfRunning(); else MpiNative.Abort(Environment.ExitCode);
-        };
+        _ = endOfProcess.Value;
         var (rank, size) = MpiNative.RankAndSize();
         return new Communicator(rank, size, mpi: true);
     }
@@ -152,7 +164,7 @@ public sealed unsafe class Communicator : IDisposable
 
 /// <summary>The ranks of a job do not have the same model, data or settings; caught before training, on every rank.</summary>
 public sealed class RanksDisagreeException(string fact, int rank, double value, double rootValue)
-    : Exception($"the ranks disagree before training: rank {rank} has {fact} {Shown(value)} where rank 0 has {Shown(rootValue)}. " +
+    : Exception($"the ranks disagree before training: on rank {rank} {fact} is {Shown(value)}, on rank 0 it is {Shown(rootValue)}. " +
                 "Every rank must run the same model on the same data with the same settings (start them with one mpirun command line, from the same files).")
 {
     /// <summary>What differs (e.g. "the training set's size").</summary>

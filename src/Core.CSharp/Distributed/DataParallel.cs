@@ -26,8 +26,8 @@ internal static class DataParallel
         var state = model.Module.state_dict();
         var layout = string.Join(";", state.Select(kv => $"{kv.Key}:{kv.Value.dtype}[{string.Join(",", kv.Value.shape)}]"));
         ranks.Agree([
-            ("a model with this many weights:", model.Module.parameters().Sum(p => p.numel())),
-            ("a model whose names and shapes fingerprint to", Communicator.Fingerprint(layout)),
+            ("the model's number of weights", model.Module.parameters().Sum(p => p.numel())),
+            ("the fingerprint of the model's layer names and shapes", Communicator.Fingerprint(layout)),
         ]);
         using var noGrad = no_grad();
         foreach (var tensor in state.Values.Where(IsFloat))
@@ -40,13 +40,13 @@ internal static class DataParallel
         if (!ranks.IsDistributed) return;
         using var scope = NewDisposeScope();
         ranks.Agree([
-            ("this many training samples:", loader.Data.Count),
-            ("training inputs summing to", loader.Data.Inputs.to_type(float64).sum().ToDouble()),
-            ("training targets summing to", loader.Data.Targets.to_type(float64).sum().ToDouble()),
-            ("a batch size of", loader.BatchSize),
-            ("a shuffling seed of", loader.Seed),
-            ("completed epochs:", start.Epoch),
-            ("completed steps:", start.Step),
+            ("the number of training samples", loader.Data.Count),
+            ("the sum of the training inputs", loader.Data.Inputs.to_type(float64).sum().ToDouble()),
+            ("the sum of the training targets", loader.Data.Targets.to_type(float64).sum().ToDouble()),
+            ("the batch size", loader.BatchSize),
+            ("the shuffling seed", loader.Seed),
+            ("the number of completed epochs", start.Epoch),
+            ("the number of completed steps", start.Step),
         ]);
     }
 

@@ -15,8 +15,14 @@ namespace NeuralVision.Tensors;
 /// </remarks>
 public static class Seeding
 {
-    /// <summary>The intra-op thread count a seeded run uses unless told otherwise: one per core.</summary>
-    public static int DefaultThreads => Math.Max(1, Environment.ProcessorCount);
+    /// <summary>
+    /// The intra-op thread count a seeded run uses unless told otherwise: one per core, shared out among the
+    /// ranks mpirun started on this machine (two ranks of two threads each on two cores would fight for them).
+    /// </summary>
+    public static int DefaultThreads => Math.Max(1, Environment.ProcessorCount / RanksOnThisMachine);
+
+    static int RanksOnThisMachine =>
+        int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out var n) && n > 0 ? n : 1;
 
     /// <summary>Seeds libtorch (and so the library's random sources) and fixes the thread count.</summary>
     public static void Seed(long value, int? threads = null)

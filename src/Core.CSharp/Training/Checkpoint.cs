@@ -108,6 +108,21 @@ public static class Checkpoint
     }
 
     /// <summary>
+    /// The epoch and step after which the checkpoint at <paramref name="path"/> was saved, its checksum checked
+    /// first (a damaged file throws <see cref="DamagedFileException"/>): what a run resumed from it would continue after.
+    /// </summary>
+    public static (int Epoch, long Step) Progress(string path)
+    {
+        if (!File.Exists(path)) throw new CheckpointException($"{path}: no such checkpoint file.");
+        using var stream = ChecksummedFile.ReadBinary(path);
+        using var reader = new BinaryReader(stream, Encoding.UTF8);
+        if (reader.ReadString() != Magic) throw new CheckpointException($"{path} is not a NeuralVision checkpoint (no NVCK mark).");
+        reader.ReadInt32();
+        var header = JsonSerializer.Deserialize<Header>(reader.ReadString()) ?? throw new CheckpointException($"{path} has an empty header.");
+        return (header.Epoch, header.Step);
+    }
+
+    /// <summary>
     /// Writes through <paramref name="write"/> atomically (a temporary file renamed over <paramref name="path"/>),
     /// followed by the content's SHA-256 (<see cref="ChecksummedFile"/>), so that damage is detected on loading.
     /// </summary>
