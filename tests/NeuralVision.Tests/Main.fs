@@ -25,6 +25,7 @@ let allTests =
         RunTests.tests
         ReliabilityTests.tests
         ResumeTests.tests
+        DistributedTests.tests
         ArchitectureTests.tests
     ]
 

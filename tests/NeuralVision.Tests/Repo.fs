@@ -19,16 +19,23 @@ let configuration =
     if AppContext.BaseDirectory.Contains $"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}" then "Release" else "Debug"
 
 /// Runs a program to its end (at most `minutes`); returns (exit code, stdout, stderr).
-let runProgram (program: string) (args: string list) (env: (string * string) list) (minutes: float) : int * string * string =
-    let info = ProcessStartInfo(program, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
+let rec runProgram (program: string) (args: string list) (env: (string * string) list) (minutes: float) : int * string * string =
+    let info = ProcessStartInfo(program)
     for a in args do info.ArgumentList.Add a
     for (k, v) in env do info.Environment.[k] <- v
+    runInfo info minutes
+
+/// Runs a prepared process to its end (at most `minutes`); returns (exit code, stdout, stderr).
+and runInfo (info: ProcessStartInfo) (minutes: float) : int * string * string =
+    info.RedirectStandardOutput <- true
+    info.RedirectStandardError <- true
+    info.UseShellExecute <- false
     use p = Process.Start info
     let out = p.StandardOutput.ReadToEndAsync()
     let err = p.StandardError.ReadToEndAsync()
     if not (p.WaitForExit(TimeSpan.FromMinutes minutes)) then
         p.Kill true
-        failwithf "%s %s did not finish in %g minutes" program (String.Join(" ", args)) minutes
+        failwithf "%s %s did not finish in %g minutes" info.FileName (String.Join(" ", info.ArgumentList)) minutes
     p.ExitCode, out.Result, err.Result
 
 /// The line `result: NAME = VALUE` an example prints last, as (NAME, VALUE).

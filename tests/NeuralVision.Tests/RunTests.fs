@@ -9,14 +9,14 @@ open Expecto
 open NeuralVision
 open NeuralVision.Data
 
-let private nv (args: string list) (minutes: float) =
+let nv (args: string list) (minutes: float) =
     let dll = Path.Combine(Repo.root.Value, "src", "Cli", "bin", Repo.configuration, "net10.0", "nv.dll")
     Repo.runProgram "dotnet" (dll :: args) [] minutes
 
-let private work = lazy (Directory.CreateTempSubdirectory("nv-runs-").FullName)
+let work = lazy (Directory.CreateTempSubdirectory("nv-runs-").FullName)
 
-/// 1,000 training and 300 test Fashion-MNIST items as DIR/CLASS/NNNNN.png.
-let private fashionTree =
+/// 1,000 training and 300 test Fashion-MNIST items as DIR/CLASS/NNNNN.png (shared with DistributedTests).
+let fashionTree =
     lazy (
         let root = Path.Combine(work.Value, "fashion")
         let sets = FashionMnist.Load()
@@ -24,7 +24,7 @@ let private fashionTree =
         ImageFolder.Save(sets.Test.Take 300, Path.Combine(root, "test"))
         root)
 
-let private lenetArgs (data: string) (out: string) (epochs: int) =
+let lenetArgs (data: string) (out: string) (epochs: int) =
     [ "train"; "--data"; data; "--arch"; "lenet"; "--epochs"; string epochs; "--out"; out ]
 
 /// A LeNet run of two epochs on the Fashion tree, trained once and shared by the tests that read it.
@@ -35,7 +35,7 @@ let private fashionRun =
         if code <> 0 then failtest $"nv train failed:\n{stdout}\n{err}"
         out, stdout)
 
-let private metrics (dir: string) = File.ReadAllLines(Path.Combine(dir, "metrics.csv"))
+let metrics (dir: string) = File.ReadAllLines(Path.Combine(dir, "metrics.csv"))
 
 /// The (step, tag, value, has image) records of a TensorBoard event file.
 let private events (path: string) =
