@@ -167,6 +167,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Predict of ParseResults<PredictArgs>
     | [<CliPrefix(CliPrefix.None)>] Evaluate of ParseResults<EvaluateArgs>
     | [<CliPrefix(CliPrefix.None)>] Info of ParseResults<NoArgs>
+    | [<CliPrefix(CliPrefix.None)>] Mpirun of ParseResults<NoArgs>
     | [<CliPrefix(CliPrefix.None)>] Help of ParseResults<NoArgs>
     interface IArgParserTemplate with
         member c.Usage =
@@ -182,6 +183,7 @@ type Command =
             | Bench _ -> "benchmarks: NeuralVision against plain TorchSharp (training, step overhead, inference, memory); --json FILE."
             | Shape _ -> "the course's calc_out_shape: the N x C x H x W output of a convolution."
             | Info _ -> "show where libtorch was loaded from, the device, and the data home."
+            | Mpirun _ -> "Open MPI's mpirun with its own arguments (installed when missing, allowed as root): ./nv mpirun -np 2 ./nv train …"
             | Help _ -> "list the commands."
 
 /// The repository root: NV_ROOT (set by ./nv), else the current folder.
@@ -375,6 +377,7 @@ let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Comma
     | Predict p -> RunUse.predict (p.GetResult PredictArgs.Model) (p.GetResult Images) (p.GetResult(Top, 3))
     | Evaluate e -> RunUse.evaluate (e.GetResult EvaluateArgs.Model) (e.GetResult EvaluateArgs.Data)
     | Info _ -> info ()
+    | Mpirun _ -> RankLauncher.mpirun [] // reached only without arguments (main hands `mpirun ARGS` over directly)
     | Help _ -> printfn "%s" (parser.PrintUsage(hideSyntax = true)); 0
 
 let private run argv =
@@ -383,6 +386,8 @@ let private run argv =
     try
         match argv with
         | [||] -> printfn "%s" (parser.PrintUsage()); 0
+        // mpirun's own options (-np, --hostfile…) are not ours to parse: everything after `mpirun` goes to it as is.
+        | _ when argv.[0] = "mpirun" -> RankLauncher.mpirun (List.ofArray argv.[1..])
         | _ -> dispatch parser (parser.ParseCommandLine(argv, raiseOnUsage = true))
     with
     | :? ArguParseException as e ->

@@ -129,6 +129,21 @@ let tests =
             Expect.stringContains err "the ranks disagree before training: on rank 1 the number of images is 200, on rank 0 it is 1000" "names the rank and the difference"
             Expect.isFalse (File.Exists(Path.Combine(dir, "state.nvck"))) $"no training happened ({clock.Elapsed.TotalSeconds:F1} s)"
         }
+        test "a C# program (the LeNet example, Trainer.Ranks) on 2 ranks prints the figures of 1 process, once" {
+            let dll = Path.Combine(Repo.root.Value, "examples", "CSharp", "LeNet", "bin", Repo.configuration, "net10.0", "NeuralVision.Examples.LeNet.dll")
+            let code, alone, err = Repo.runProgram "dotnet" [ dll; "quick" ] [] 5.0
+            Expect.equal code 0 err
+            let code, together, err = mpirun 2 "dotnet" [ dll; "quick" ] 5.0
+            Expect.equal code 0 err
+            // Epoch lines without their times: loss, val_loss and accuracy to 4 digits.
+            let figures (output: string) =
+                [ for line in output.Split('\n') do
+                    let i = line.IndexOf "epoch "
+                    if i >= 0 then yield line.Substring(i, line.LastIndexOf " (" - i)
+                    elif line.Contains "result: " then yield line.Substring(line.IndexOf "result: ") ]
+            Expect.equal (figures together) (figures alone) "the same epochs and result, printed by rank 0 only"
+            Expect.equal (figures alone).Length 7 "six epochs and a result"
+        }
         test "a batch that the ranks cannot share evenly is refused, saying what to choose" {
             let data = Path.Combine(RunTests.fashionTree.Value, "train")
             let code, _, err = RunTests.nv (RunTests.lenetArgs data (Path.Combine(work.Value, "odd")) 1 @ [ "--batch"; "33"; "--ranks"; "2" ]) 5.0

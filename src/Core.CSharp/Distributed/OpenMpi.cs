@@ -42,11 +42,14 @@ public static class OpenMpi
     public static ProcessStartInfo Command(int ranks, string program, IEnumerable<string> arguments, string? hostFile = null)
     {
         if (ranks < 1) throw new ArgumentOutOfRangeException(nameof(ranks), ranks, "at least one rank");
-        var info = new ProcessStartInfo(Ensure()) { UseShellExecute = false };
         string[] where = hostFile is null ? ["--oversubscribe"] : ["--hostfile", hostFile];
-        foreach (var a in (string[])["-np", ranks.ToString(), "--bind-to", "none", .. where])
-            info.ArgumentList.Add(a);
-        info.ArgumentList.Add(program);
+        return Mpirun(["-np", ranks.ToString(), "--bind-to", "none", .. where, program, .. arguments]);
+    }
+
+    /// <summary>mpirun with the arguments given, as they are (<c>./nv mpirun …</c>), with <see cref="RootEnvironment"/>.</summary>
+    public static ProcessStartInfo Mpirun(IEnumerable<string> arguments)
+    {
+        var info = new ProcessStartInfo(Ensure()) { UseShellExecute = false };
         foreach (var a in arguments) info.ArgumentList.Add(a);
         foreach (var (k, v) in RootEnvironment) info.Environment[k] = v;
         return info;

@@ -32,6 +32,7 @@ public sealed record Trainer
     Schedule? EpochSchedule { get; init; }
     double? Clip { get; init; }
     bool Verbose { get; init; } = true;
+    Distributed.Communicator RankSet { get; init; } = Distributed.Communicator.Single;
 
     /// <summary>A trainer for <paramref name="net"/>, built by <see cref="Fit"/> against samples of shape <paramref name="input"/>.</summary>
     public static Trainer For(Layer net, long[] input) => new() { MakeModel = () => Model.Build(net, new Shape(input)) };
@@ -57,6 +58,11 @@ public sealed record Trainer
     public Trainer ClipGradients(double maxNorm) => this with { Clip = maxNorm };
     /// <summary>No progress bar or epoch lines.</summary>
     public Trainer Quiet() => this with { Verbose = false };
+    /// <summary>
+    /// Trains on several ranks under mpirun (<c>Communicator.World()</c>): each takes its share of every batch, the
+    /// gradients are averaged; only rank 0 prints and writes checkpoints. The batch size is the total over the ranks.
+    /// </summary>
+    public Trainer Ranks(Distributed.Communicator ranks) => this with { RankSet = ranks };
 
     /// <summary>Builds the model (or takes the one given) and trains it for up to <paramref name="epochs"/> epochs.</summary>
     public FitResult Fit(TensorData train, TensorData? validation, int epochs)
@@ -66,8 +72,10 @@ public sealed record Trainer
             throw new ArgumentException("early stopping watches validation figures; pass validation data to Fit.");
         var model = MakeModel();
         var state = Train.Start(model, Rule, LossFunction, Clip);
+        if (RankSet.IsDistributed) state = state.WithRanks(RankSet);
         var loader = Loader.Create(train, BatchSize);
-        using var progress = Verbose ? new ConsoleProgress() : null;
+        var verbose = Verbose && RankSet.IsRoot;
+        using var progress = verbose ? new ConsoleProgress() : null;
         IEnumerable<EpochResult> run = Train.Run(state, loader, progress);
         if (validation is not null)
         {
@@ -75,7 +83,7 @@ public sealed record Trainer
         }
         if (EpochSchedule is not null) run = run.Schedule(EpochSchedule);
         if (CheckpointPath is not null) run = run.CheckpointEvery(CheckpointPath);
-        if (Verbose) run = run.Print();
+        if (verbose) run = run.Print();
         if (Stopping is var (monitor, patience)) run = run.EarlyStopping(monitor, patience);
         var history = run.Take(epochs).ToList();
         return new FitResult(model, history);
