@@ -39,3 +39,12 @@ let peakRssMiB () =
         |> Seq.tryFind (fun l -> l.StartsWith "VmHWM:")
         |> Option.map (fun l -> float (l.Split(' ', System.StringSplitOptions.RemoveEmptyEntries).[1]) / 1024.)
         |> Option.defaultValue nan
+
+/// The CPU these figures come from: its model name and the vector instruction sets it has (speed depends on them).
+let cpu () =
+    let info = if System.IO.File.Exists "/proc/cpuinfo" then System.IO.File.ReadAllLines "/proc/cpuinfo" else [||]
+    let field (name: string) = info |> Array.tryFind (fun l -> l.StartsWith name) |> Option.map (fun l -> l.Substring(l.IndexOf ':' + 1).Trim())
+    let flags = (field "flags" |> Option.defaultValue "").Split ' '
+    {| model = field "model name" |> Option.defaultValue "unknown"
+       vector_extensions = flags |> Array.filter (fun (f: string) -> f = "avx" || f = "avx2" || f = "fma" || f.StartsWith "avx512") |> Array.sort
+       cores = System.Environment.ProcessorCount |}

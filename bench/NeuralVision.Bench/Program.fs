@@ -1,4 +1,4 @@
-/// `./nv bench [--json FILE] [--rounds N]`: NeuralVision (A) against plain TorchSharp (B), alternating
+/// `./nv bench [training|data|distributed] [--json FILE] [--rounds N]`: NeuralVision (A) against plain TorchSharp (B), alternating
 /// runs in one process, medians compared as ratios (the machine is noisy: only ratios in one run mean much).
 module NeuralVision.Bench.Program
 
@@ -51,6 +51,12 @@ let main argv =
             File.WriteAllText(path, JsonSerializer.Serialize(results, JsonSerializerOptions(WriteIndented = true)))
             printfn "json: %s" path
         | None -> ()
+    match option "--distributed-rank" args with
+    | Some out -> Distributed.rankMain lenet out; exit 0
+    | None -> ()
+    if List.contains "--distributed" args then
+        write (Distributed.run (option "--rounds" args |> Option.map int |> Option.defaultValue 3))
+        exit 0
     Seed.set 0
     let data = FashionMnist.Load()
     let train = data.Train.ToData()

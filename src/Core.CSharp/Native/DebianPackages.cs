@@ -21,17 +21,19 @@ public static class DebianPackages
             throw new NativeLibraryException(Fail("this is not a Debian-like system with apt-get"));
         if (Environment.UserName != "root")
             throw new NativeLibraryException(Fail("installing them needs root"));
-        var (code, error) = AptGet(["install", "-y", "-q", "--no-install-recommends", .. packages]);
+        string[] install = ["install", "-y", "-q", "--no-install-recommends", .. packages];
+        var (code, error) = AptGet(install);
         if (code == 0) return;
         AptGet(["update", "-q"]);
-        (code, var again) = AptGet(["install", "-y", "-q", "--no-install-recommends", .. packages]);
+        (code, var again) = AptGet(install);
         if (code != 0) throw new NativeLibraryException(Fail($"apt-get said: {Last(error)} / {Last(again)}"));
     }
 
     static (int Code, string Error) AptGet(IEnumerable<string> arguments)
     {
         var info = new ProcessStartInfo("apt-get") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in arguments) info.ArgumentList.Add(a);
+        // Another install (a test's, the user's) may hold dpkg's lock: wait for it rather than fail at once.
+        foreach (var a in (string[])["-o", "DPkg::Lock::Timeout=600", .. arguments]) info.ArgumentList.Add(a);
         info.Environment["DEBIAN_FRONTEND"] = "noninteractive";
         using var process = Process.Start(info)!;
         var output = process.StandardOutput.ReadToEndAsync();
