@@ -144,6 +144,13 @@ let tests =
             Expect.equal (figures together) (figures alone) "the same epochs and result, printed by rank 0 only"
             Expect.equal (figures alone).Length 7 "six epochs and a result"
         }
+        test "ranks that built different models are refused before training, naming the rank and what differs" {
+            let script = Path.Combine(Repo.root.Value, "tests", "NeuralVision.Tests", "fixtures", "data-parallel.fsx")
+            let code, out, err = mpirun 2 "dotnet" [ "fsi"; "--quiet"; script; work.Value; "mismatch" ] 5.0
+            Expect.notEqual code 0 "refused"
+            Expect.stringContains (out + err) "the ranks disagree before training: on rank 1 the model's number of weights is" "names the rank and the difference"
+            Expect.isFalse ((out + err).Contains "trained with different models") "no step was taken"
+        }
         test "a batch that the ranks cannot share evenly is refused, saying what to choose" {
             let data = Path.Combine(RunTests.fashionTree.Value, "train")
             let code, _, err = RunTests.nv (RunTests.lenetArgs data (Path.Combine(work.Value, "odd")) 1 @ [ "--batch"; "33"; "--ranks"; "2" ]) 5.0

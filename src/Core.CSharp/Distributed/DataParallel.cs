@@ -58,7 +58,7 @@ internal static class DataParallel
         foreach (var parameter in updater.parameters())
         {
             if (parameter.grad is not { } gradient) continue;
-            ranks.AllReduceSum(gradient);
+            InPlace(gradient, t => ranks.AllReduceSum(t));
             gradient.div_(ranks.Size);
         }
     }
@@ -78,11 +78,14 @@ internal static class DataParallel
     // Integer buffers (BatchNorm's batch count) are the same on every rank by construction.
     static bool IsFloat(Tensor t) => t.dtype is ScalarType.Float32 or ScalarType.Float64;
 
-    /// <summary>Runs a collective on a tensor in place, through a contiguous copy when the tensor is strided.</summary>
+    /// <summary>
+    /// Runs a collective on a tensor in place; through a contiguous copy in host memory when the tensor is strided or
+    /// on a GPU (the binding hands MPI host addresses; a CUDA-aware MPI could take device memory directly).
+    /// </summary>
     static void InPlace(Tensor tensor, Action<Tensor> collective)
     {
-        if (tensor.is_contiguous()) { collective(tensor); return; }
-        using var copy = tensor.contiguous();
+        if (tensor.is_contiguous() && tensor.device_type == DeviceType.CPU) { collective(tensor); return; }
+        using var copy = tensor.to(CPU).contiguous();
         collective(copy);
         tensor.copy_(copy);
     }
