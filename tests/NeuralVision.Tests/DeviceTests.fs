@@ -23,6 +23,11 @@ let tests =
                 Expect.stringContains e.Message "NV_DEVICE=cuda" "names the setting"
                 Expect.stringContains e.Message "set it to cpu" "says what to do"
         }
+        test "ranks on one machine take its GPUs in turn; a process that is not a rank takes GPU 0" {
+            Expect.equal [ for rank in 0 .. 4 -> Devices.GpuOfRank(Nullable rank, 2) ] [ 0; 1; 0; 1; 0 ] "two GPUs, five ranks"
+            Expect.equal (Devices.GpuOfRank(Nullable(), 4)) 0 "not under mpirun"
+            Expect.equal (Devices.GpuOfRank(Nullable 3, 0)) 0 "no GPU reported"
+        }
         test "an unknown device name is refused" {
             Expect.throwsT<ArgumentException> (fun () -> Devices.Choose("tpu", true) |> ignore) "tpu is not a device"
         }

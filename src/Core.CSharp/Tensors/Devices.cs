@@ -32,13 +32,25 @@ public static class Devices
         get { TorchNative.EnsureLoaded(); return torch.CPU; }
     }
 
-    /// <summary>The device chosen for this process from <see cref="OverrideVariable"/> and libtorch's CUDA check.</summary>
+    /// <summary>
+    /// The device chosen for this process from <see cref="OverrideVariable"/> and libtorch's CUDA check; on CUDA, the
+    /// GPU of this rank when mpirun started several on the machine (<see cref="GpuOfRank"/>).
+    /// </summary>
     public static torch.Device Default
     {
         get
         {
             TorchNative.EnsureLoaded();
-            return new torch.Device(Choose(Environment.GetEnvironmentVariable(OverrideVariable), torch.cuda.is_available()));
+            var type = Choose(Environment.GetEnvironmentVariable(OverrideVariable), torch.cuda.is_available());
+            if (type != DeviceType.CUDA) return new torch.Device(type);
+            var localRank = int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_RANK"), out var r) ? r : (int?)null;
+            return new torch.Device(type, GpuOfRank(localRank, torch.cuda.device_count()));
         }
     }
+
+    /// <summary>
+    /// The GPU a rank trains on: ranks on one machine take its GPUs in turn (local rank modulo the GPU count), as
+    /// Horovod pins them; a process that is not a rank takes GPU 0.
+    /// </summary>
+    public static int GpuOfRank(int? localRank, int gpus) => localRank is { } rank && gpus > 0 ? rank % gpus : 0;
 }
