@@ -9,7 +9,7 @@ open Expecto
 open NetArchTest.Rules
 
 /// The core's folders, lowest first. The README's Layout section declares the same order.
-let layers = [ "Native"; "Tensors"; "Layers"; "Losses"; "Optim"; "Data"; "Training"; "Vision"; "Plot" ]
+let layers = [ "Native"; "Tensors"; "Distributed"; "Layers"; "Losses"; "Optim"; "Data"; "Training"; "Vision"; "Plot" ]
 
 let private core = typeof<NeuralVision.Layers.Layer>.Assembly
 
@@ -73,7 +73,7 @@ let tests =
         }
         test "the README declares the same order" {
             let readme = File.ReadAllText(Path.Combine(Repo.root.Value, "README.md"))
-            Expect.stringContains readme ("Native → Tensors → Layers → Losses → Optim → Data → Training → Vision → Plot") "the README's Layout section states the order the test enforces"
-            Expect.equal (String.concat " → " layers) "Native → Tensors → Layers → Losses → Optim → Data → Training → Vision → Plot" "one order"
+            Expect.stringContains readme ("Native → Tensors → Distributed → Layers → Losses → Optim → Data → Training → Vision → Plot") "the README's Layout section states the order the test enforces"
+            Expect.equal (String.concat " → " layers) "Native → Tensors → Distributed → Layers → Losses → Optim → Data → Training → Vision → Plot" "one order"
         }
     ]

@@ -47,13 +47,13 @@ public sealed record TrainState
     /// <summary>
     /// This state trained by several ranks together (<see cref="Distributed.Communicator.World"/> under mpirun): every
     /// rank takes rank 0's weights now, then trains on its share of each batch and averages its gradients with the
-    /// others after every backward pass (<see cref="Distributed.DataParallel"/>). The ranks must have built the same
+    /// others after every backward pass (<see cref="DataParallel"/>). The ranks must have built the same
     /// model, which is checked here, before anything could hang.
     /// </summary>
     public TrainState WithRanks(Distributed.Communicator ranks)
     {
         EnsureLive("train it on several ranks");
-        Distributed.DataParallel.Join(Model, ranks);
+        DataParallel.Join(Model, ranks);
         return this with { Ranks = ranks };
     }
     /// <summary>A per-step learning-rate schedule (one-cycle), with its base rate.</summary>

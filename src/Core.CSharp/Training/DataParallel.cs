@@ -1,10 +1,11 @@
 using NeuralVision.Data;
+using NeuralVision.Distributed;
 using NeuralVision.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace NeuralVision.Distributed;
+namespace NeuralVision.Training;
 
 /// <summary>
 /// Horovod's recipe for training on several ranks, each holding the whole model: start every rank from
@@ -35,7 +36,7 @@ internal static class DataParallel
     }
 
     /// <summary>Checks, before the first step, that the ranks train from the same point on the same data in the same batches.</summary>
-    public static void CheckAgreement(Training.TrainState start, Loader loader, Communicator ranks)
+    public static void CheckAgreement(TrainState start, Loader loader, Communicator ranks)
     {
         if (!ranks.IsDistributed) return;
         using var scope = NewDisposeScope();
