@@ -55,7 +55,10 @@ public static class Callbacks
         }
     }
 
-    /// <summary>Saves the weights to <paramref name="path"/> whenever <paramref name="monitor"/> improves (in its metric's direction).</summary>
+    /// <summary>
+    /// Saves the weights to <paramref name="path"/> whenever <paramref name="monitor"/> improves (in its metric's direction);
+    /// of several ranks, rank 0 alone writes (they hold the same weights).
+    /// </summary>
     public static IEnumerable<EpochResult> CheckpointBest(this IEnumerable<EpochResult> run, string path, string monitor)
     {
         double best = double.NaN;
@@ -66,7 +69,7 @@ public static class Callbacks
             if (double.IsNaN(best) || (higher ? value > best : value < best))
             {
                 best = value;
-                Checkpoint.SaveWeights(r.State.Model, path);
+                if (r.State.Ranks.IsRoot) Checkpoint.SaveWeights(r.State.Model, path);
             }
             yield return r;
         }
@@ -117,9 +120,12 @@ public static class Callbacks
             return r;
         });
 
-    /// <summary>Prints each epoch's line (loss, metrics, time) as it passes.</summary>
+    /// <summary>Prints each epoch's line (loss, metrics, time) as it passes; of several ranks, rank 0 alone prints.</summary>
     public static IEnumerable<EpochResult> Print(this IEnumerable<EpochResult> run, string prefix = "") =>
-        run.Tap(r => Console.WriteLine(prefix + r));
+        run.Tap(r =>
+        {
+            if (r.State.Ranks.IsRoot) Console.WriteLine(prefix + r);
+        });
 
     /// <summary>Copies of the model's parameters and buffers that no dispose scope owns.</summary>
     static Dictionary<string, Tensor> Snapshot(TrainState state, Dictionary<string, Tensor>? previous)
