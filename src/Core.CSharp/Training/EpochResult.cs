@@ -45,7 +45,8 @@ public sealed record EpochResult(int Epoch, double TrainLoss, ImmutableDictionar
     /// <summary>The same result with the metrics of the model on <paramref name="data"/> and <c>val_loss</c> (the run's loss) added.</summary>
     public EpochResult Evaluated(IEnumerable<Batch> data, params Metric[] metrics)
     {
-        var values = Evaluation.Evaluate(State.Model, data, metrics, State.Loss);
+        // On several ranks each evaluates its share and the sums are added: every rank gets the same figures.
+        var values = Evaluation.Evaluate(State.Model, data, metrics, State.Loss, "", State.Ranks);
         return this with
         {
             Metrics = Metrics.SetItems(values),

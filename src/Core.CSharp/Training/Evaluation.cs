@@ -1,4 +1,5 @@
 using NeuralVision.Data;
+using NeuralVision.Distributed;
 using NeuralVision.Layers;
 using NeuralVision.Losses;
 using TorchSharp;
@@ -24,9 +25,17 @@ public static class Evaluation
     /// <c>val_loss</c> when a loss is given. The model's mode is put back as it was.
     /// </summary>
     public static Dictionary<string, double> Evaluate(Model model, IEnumerable<Batch> batches, IReadOnlyList<Metric> metrics, Loss? loss = null, string prefix = "") =>
-        model.InEvaluationMode(() => EvaluateInMode(model, batches, metrics, loss, prefix));
+        Evaluate(model, batches, metrics, loss, prefix, Communicator.Single);
 
-    static Dictionary<string, double> EvaluateInMode(Model model, IEnumerable<Batch> batches, IReadOnlyList<Metric> metrics, Loss? loss, string prefix)
+    /// <summary>
+    /// The same, shared by <paramref name="ranks"/> that hold the same model: each evaluates its share of every batch
+    /// (every N-th sample, as in training) and the metrics' sums are added over the ranks before they become figures,
+    /// so every rank gets the figures of the whole data set.
+    /// </summary>
+    internal static Dictionary<string, double> Evaluate(Model model, IEnumerable<Batch> batches, IReadOnlyList<Metric> metrics, Loss? loss, string prefix, Communicator ranks) =>
+        model.InEvaluationMode(() => EvaluateInMode(model, batches, metrics, loss, prefix, ranks));
+
+    static Dictionary<string, double> EvaluateInMode(Model model, IEnumerable<Batch> batches, IReadOnlyList<Metric> metrics, Loss? loss, string prefix, Communicator ranks)
     {
         using var inference = inference_mode();
         var sums = metrics.Select(_ => (double[]?)null).ToArray();
@@ -42,12 +51,22 @@ public static class Evaluation
             {
                 var inputs = batch.Inputs.to(model.Device);
                 var targets = batch.Targets.to(model.Device);
+                // A batch with fewer samples than ranks is evaluated whole by every rank and counted by rank 0 alone
+                // (so every rank learns the sums' sizes even when it gets no share).
+                var shared = ranks.IsDistributed && batch.Count >= ranks.Size;
+                if (shared)
+                {
+                    inputs = inputs.slice(0, ranks.Rank, batch.Count, ranks.Size);
+                    targets = targets.slice(0, ranks.Rank, batch.Count, ranks.Size);
+                }
+                double weight = shared || ranks.IsRoot ? 1 : 0;
                 var output = model.Forward(inputs);
-                if (loss is not null) lossSum += loss.Compute(output, targets).ToDouble() * batch.Count;
-                samples += batch.Count;
+                var count = inputs.shape[0];
+                if (loss is not null) lossSum += weight * loss.Compute(output, targets).ToDouble() * count;
+                samples += (long)weight * count;
                 for (int m = 0; m < metrics.Count; m++)
                 {
-                    var s = metrics[m].Sums(output, targets);
+                    var s = metrics[m].Sums(output, targets).Select(v => weight * v).ToArray();
                     sums[m] = sums[m] is { } acc ? acc.Zip(s, (a, b) => a + b).ToArray() : s;
                 }
             }
@@ -55,6 +74,13 @@ public static class Evaluation
             {
                 batch.Dispose();
             }
+        }
+        if (ranks.IsDistributed && sums.All(s => s is not null))
+        {
+            var total = ranks.AllReduceSum([lossSum, samples, .. sums.SelectMany(s => s!)]);
+            (lossSum, samples) = (total[0], (long)total[1]);
+            int at = 2;
+            for (int m = 0; m < metrics.Count; m++) { sums[m] = total[at..(at + sums[m]!.Length)]; at += sums[m]!.Length; }
         }
         if (samples == 0) throw new ArgumentException("evaluation got no batches: the data set is empty.");
         var result = new Dictionary<string, double>();
