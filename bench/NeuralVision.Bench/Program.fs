@@ -195,6 +195,18 @@ let main argv =
     let inference = [ for _ in 1 .. rounds -> predictImagesPerSecond modelA test.Inputs, PlainTorchSharp.inference modelB test.Inputs 1000L ]
     let inferenceA, inferenceB = median (List.map fst inference), median (List.map snd inference)
 
+    // ResNet-18: training (3x64x64, batch 32, Adam) against PyTorch, alternating; inference (224x224, batch 16) against ONNX Runtime.
+    let resnetRounds =
+        [ for r in 1 .. rounds ->
+              let a = ResNet.trainImagesPerSecond ()
+              let c = match pytorch with Ok env -> ResNet.pytorchTrainImagesPerSecond root env | Error _ -> None
+              printfn "  ResNet-18 training round %d: A %.1f img/s%s" r a (match c with Some v -> $"   C {v:F1} img/s" | None -> "")
+              a, c ]
+    let resnetA = median (List.map fst resnetRounds)
+    let resnetC = match List.choose snd resnetRounds with [] -> None | cs -> Some (median cs)
+    let resnetInferA, resnetInferOrt, resnetDifference = ResNet.inference rounds
+    printfn "  ResNet-18 inference: A %.1f img/s, ONNX Runtime %.1f img/s (outputs within %.1e)" resnetInferA resnetInferOrt resnetDifference
+
     let percentiles (times: Collections.Generic.List<float>) =
         let ms = times |> Seq.map (fun t -> t * 1000.) |> Array.ofSeq
         {| p50 = percentile 50. ms; p90 = percentile 90. ms; p99 = percentile 99. ms |}
@@ -218,6 +230,12 @@ let main argv =
            inference = {| neuralvision_images_per_s = inferenceA; torchsharp_images_per_s = inferenceB; pytorch_images_per_s = Option.toNullable inferenceC; batch = 1000 |}
            rss_mib = {| after_epoch_1 = rssAfterFirst; after_epoch_20 = rssAfterAll
                         peak_neuralvision = peakA; peak_torchsharp = peakB; peak_pytorch = peakC |}
+           resnet18_train_vs_pytorch = ratio resnetA resnetC
+           resnet18_infer_vs_onnxruntime = resnetInferA / resnetInferOrt
+           resnet18 = {| train_images_per_s = resnetA; pytorch_train_images_per_s = Option.toNullable resnetC; train_batch = 32; train_input = "3x64x64"
+                         infer_images_per_s = resnetInferA; onnxruntime_infer_images_per_s = resnetInferOrt; infer_batch = 16; infer_input = "3x224x224"
+                         largest_output_difference = resnetDifference |}
+           cpu = cpu ()
            loader_images_per_s = loaderImages
            threads = torch.get_num_threads () |}
     let show (v: Nullable<float>) format = if v.HasValue then String.Format(format, v.Value) else "missing"
@@ -229,5 +247,8 @@ let main argv =
     printfn "%-34s %12s %12s %12s" "peak RSS, each alone (MiB)" (show peakA "{0:F0}") (show peakB "{0:F0}") (show peakC "{0:F0}")
     printfn "%-34s %12.0f %12.0f  (growth %.3f)" "RSS after epoch 1 / 20 (MiB)" rssAfterFirst rssAfterAll results.rss_growth_20_epochs
     printfn "%-34s %12.0f" "loader, batches of 64 (images/s)" loaderImages
+    printfn "%-34s %12.1f %12s %12s %8s %8s" "ResNet-18 training (images/s)" resnetA "" (show (Option.toNullable resnetC) "{0:F1}") "" (show results.resnet18_train_vs_pytorch "{0:F3}")
+    printfn "%-34s %12.1f %12s %12.1f %8s %8.3f  (C: ONNX Runtime)" "ResNet-18 inference (images/s)" resnetInferA "" resnetInferOrt "" results.resnet18_infer_vs_onnxruntime
+    printfn "%-34s %s (%s)" "CPU" results.cpu.model (String.Join(" ", results.cpu.vector_extensions))
     write results
     0
