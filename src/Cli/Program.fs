@@ -408,8 +408,11 @@ let private run argv =
         eprintfn "error: %s" e.Message
         1
     | :? Distributed.RanksDisagreeException as e ->
-        // Every rank finds the disagreement at once; one report is enough.
-        if Distributed.Communicator.World().IsRoot then eprintfn "error: %s" e.Message
+        // Every rank finds the disagreement at once; rank 0 reports it, and the others wait until it has (the first
+        // rank to exit with an error aborts the whole job).
+        let ranks = Distributed.Communicator.World()
+        if ranks.IsRoot then eprintfn "error: %s" e.Message
+        ranks.Barrier()
         1
 
 [<EntryPoint>]

@@ -21,8 +21,11 @@ public sealed record EpochResult(int Epoch, double TrainLoss, ImmutableDictionar
     /// </summary>
     public ImmutableDictionary<string, bool> HigherIsBetter { get; init; } = ImmutableDictionary<string, bool>.Empty;
 
-    /// <summary>The names of every figure of this epoch: <c>loss</c>, then the metrics.</summary>
-    public IEnumerable<string> Figures => Metrics.Keys.Prepend("loss");
+    /// <summary>The names of every figure of this epoch: <c>loss</c>, then the metrics by name.</summary>
+    public IEnumerable<string> Figures => SortedMetrics.Select(m => m.Key).Prepend("loss");
+
+    // By name: a hash dictionary's order changes from process to process (.NET randomises string hashes).
+    IEnumerable<KeyValuePair<string, double>> SortedMetrics => Metrics.OrderBy(m => m.Key, StringComparer.Ordinal);
 
     /// <summary>A figure by name: <c>loss</c> is the training loss, anything else a metric.</summary>
     public double this[string name] => name == "loss" ? TrainLoss
@@ -62,5 +65,5 @@ public sealed record EpochResult(int Epoch, double TrainLoss, ImmutableDictionar
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"epoch {Epoch}: loss {TrainLoss:F4}" + string.Concat(Metrics.Select(m => $", {m.Key} {m.Value:F4}")) + $" ({Elapsed.TotalSeconds:F1} s)";
+        $"epoch {Epoch}: loss {TrainLoss:F4}" + string.Concat(SortedMetrics.Select(m => $", {m.Key} {m.Value:F4}")) + $" ({Elapsed.TotalSeconds:F1} s)";
 }
