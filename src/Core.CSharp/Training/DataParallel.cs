@@ -42,8 +42,9 @@ internal static class DataParallel
         using var scope = NewDisposeScope();
         ranks.Agree([
             ("the number of training samples", loader.Data.Count),
-            ("the sum of the training inputs", loader.Data.Inputs.to_type(float64).sum().ToDouble()),
-            ("the sum of the training targets", loader.Data.Targets.to_type(float64).sum().ToDouble()),
+            // Accumulated in float64 without a float64 copy of the data set.
+            ("the sum of the training inputs", loader.Data.Inputs.sum(ScalarType.Float64).ToDouble()),
+            ("the sum of the training targets", loader.Data.Targets.sum(ScalarType.Float64).ToDouble()),
             ("the batch size", loader.BatchSize),
             ("the shuffling seed", loader.Seed),
             ("the number of completed epochs", start.Epoch),

@@ -66,7 +66,8 @@ public static class Evaluation
                 samples += (long)weight * count;
                 for (int m = 0; m < metrics.Count; m++)
                 {
-                    var s = metrics[m].Sums(output, targets).Select(v => weight * v).ToArray();
+                    var s = metrics[m].Sums(output, targets);
+                    if (weight != 1) s = s.Select(v => weight * v).ToArray();
                     sums[m] = sums[m] is { } acc ? acc.Zip(s, (a, b) => a + b).ToArray() : s;
                 }
             }
