@@ -1,4 +1,4 @@
-/// `./nv bench [training|data|distributed] [--json FILE] [--rounds N]`: NeuralVision (A) against plain TorchSharp (B), alternating
+/// `./nv bench [training|data|distributed|profile] [--json FILE] [--rounds N]`: NeuralVision (A) against plain TorchSharp (B), alternating
 /// runs in one process, medians compared as ratios (the machine is noisy: only ratios in one run mean much).
 module NeuralVision.Bench.Program
 
@@ -56,6 +56,23 @@ let main argv =
     | None -> ()
     if List.contains "--distributed" args then
         write (Distributed.run (option "--rounds" args |> Option.map int |> Option.defaultValue 3))
+        exit 0
+    if List.contains "--profile" args then
+        let passes = option "--rounds" args |> Option.map int |> Option.defaultValue 5
+        let inferenceModel, images = ResNet.inferenceSetup ()
+        let inference = Profile.layers inferenceModel passes (fun () -> (use _ = torch.NewDisposeScope() in inferenceModel.Predict images |> ignore))
+        let trainingModel, step = ResNet.training ()
+        let training = Profile.layers trainingModel passes step
+        let lenetModel = Model.build [ 1; 28; 28 ] lenet
+        let lenetStep =
+            let state = ref (Train.start (adam 1e-3) crossEntropy lenetModel)
+            let inputs, targets = torch.rand(64L, 1L, 28L, 28L), torch.randint(10L, [| 64L |])
+            fun () -> state.Value <- Train.step state.Value (new Batch(inputs, targets))
+        let lenetTraining = Profile.layers lenetModel (passes * 20) lenetStep
+        write {| resnet18_inference_16x3x224x224 = Profile.report "ResNet-18 inference, batch 16, 3x224x224" inference
+                 resnet18_training_32x3x64x64 = Profile.report "ResNet-18 training step, batch 32, 3x64x64, Adam" training
+                 lenet_training_64x1x28x28 = Profile.report "LeNet training step, batch 64, Adam" lenetTraining
+                 passes = passes; threads = torch.get_num_threads (); cpu = cpu () |}
         exit 0
     Seed.set 0
     let data = FashionMnist.Load()

@@ -12,19 +12,20 @@ open NeuralVision.Bench.Measure
 
 let private steps, private warmup = 12, 3
 
-/// NeuralVision's training steps on one batch of 32 random 3x64x64 images: the median images per second.
-let trainImagesPerSecond () =
+/// ResNet-18 (10 classes) in training mode with Adam, and one training step on a batch of 32 random 3x64x64
+/// images; the batch is not owned by the steps (they free owned batches): a step's time does not depend on the values.
+let training () =
     Seed.set 0
     let model = Model.build [ 3; 64; 64 ] (Vision.ResNet.ResNet18 10)
-    // One batch, not owned by the steps (they free owned batches): the time of a step does not depend on the values.
     let inputs, targets = torch.randn(32L, 3L, 64L, 64L), torch.randint(10L, [| 32L |])
-    let mutable state = Train.start (adam 1e-3) crossEntropy model
+    let state = ref (Train.start (adam 1e-3) crossEntropy model)
     model.Train()
-    let times =
-        [ for step in 1 .. warmup + steps ->
-            let t = seconds (fun () -> state <- Train.step state (new Data.Batch(inputs, targets)))
-            step, t ]
-        |> List.filter (fun (step, _) -> step > warmup) |> List.map snd
+    model, fun () -> state.Value <- Train.step state.Value (new Data.Batch(inputs, targets))
+
+/// NeuralVision's training steps: the median images per second.
+let trainImagesPerSecond () =
+    let _, step = training ()
+    let times = [ for s in 1 .. warmup + steps -> s, seconds step ] |> List.filter (fun (s, _) -> s > warmup) |> List.map snd
     32. / median times
 
 /// PyTorch's images per second on the same network and loop (bench/pytorch/resnet18.py), or None.
@@ -40,14 +41,17 @@ let pytorchTrainImagesPerSecond (root: string) (env: (string * string) list) =
     if p.ExitCode <> 0 then eprintfn "C: the PyTorch ResNet-18 run failed: %s" err; None
     else Some (Text.Json.JsonDocument.Parse(out.Trim()).RootElement.GetProperty("images_per_s").GetDouble())
 
+/// ResNet-18 (1000 classes) and a batch of 16 random 3x224x224 images.
+let inferenceSetup () =
+    Seed.set 0
+    Model.build [ 3; 224; 224 ] (Vision.ResNet.ResNet18 1000), torch.randn(16L, 3L, 224L, 224L)
+
 /// Inference on 16 random 3x224x224 images, NeuralVision's Predict against ONNX Runtime on the model NeuralVision
 /// exported: (NeuralVision images/s, ONNX Runtime images/s, largest output difference).
 let inference (rounds: int) =
-    Seed.set 0
-    let model = Model.build [ 3; 224; 224 ] (Vision.ResNet.ResNet18 1000)
+    let model, x = inferenceSetup ()
     let path = Path.Combine(Path.GetTempPath(), $"nv-bench-resnet18-{Environment.ProcessId}.onnx")
     Onnx.export path model
-    use x = torch.randn(16L, 3L, 224L, 224L)
     let data = x.data<float32>().ToArray()
     use options = new SessionOptions(GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 2, InterOpNumThreads = 1)
     use session = new InferenceSession(path, options)

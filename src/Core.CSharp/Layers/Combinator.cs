@@ -144,7 +144,7 @@ internal sealed class CombinatorModule : nn.Module<Tensor, Tensor>
     sealed class TensorWiring(nn.Module<Tensor, Tensor>[] children, bool training) : IWiring<Tensor>
     {
         public bool Training => training;
-        public Tensor Child(int index, Tensor input) => children[index].forward(input);
+        public Tensor Child(int index, Tensor input) => children[index].call(input);
         public Tensor Add(Tensor a, Tensor b) => a.add(b);
         public Tensor Multiply(Tensor a, Tensor b) => a.mul(b);
         public Tensor Concat(IReadOnlyList<Tensor> parts) => cat(parts.ToArray(), 1);

@@ -109,7 +109,7 @@ public sealed class Model
     }
 
     /// <summary>Runs the model on a batch [N, …input] (recording gradients when the caller does).</summary>
-    public Tensor Forward(Tensor batch) => Module.forward(batch);
+    public Tensor Forward(Tensor batch) => Module.call(batch);
 
     /// <summary>
     /// The model's output for a batch in evaluation mode, under libtorch's inference mode (no autograd
@@ -118,7 +118,7 @@ public sealed class Model
     public Tensor Predict(Tensor batch) => InEvaluationMode(() =>
     {
         using var inference = inference_mode();
-        return Module.forward(batch.device == Device ? batch : batch.to(Device));
+        return Module.call(batch.device == Device ? batch : batch.to(Device));
     });
 
     /// <summary>

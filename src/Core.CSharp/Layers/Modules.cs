@@ -30,7 +30,7 @@ internal sealed class SequenceModule : nn.Module<Tensor, Tensor>
         var x = input;
         for (int i = 0; i < steps.Length; i++)
         {
-            var next = steps[i].forward(x);
+            var next = steps[i].call(x);
             if (!ReferenceEquals(x, input) && !ReferenceEquals(next, x)) x.Dispose();
             x = next;
         }

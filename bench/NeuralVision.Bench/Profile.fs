@@ -1,0 +1,90 @@
+/// Where a pass spends its time, layer by layer: `./nv bench profile`. Every leaf module gets TorchSharp forward
+/// hooks (the time between its pre-hook and its hook is its forward), and in training its input and output pass
+/// through an identity autograd function whose backward notes the time, so a layer's backward is the time from
+/// the gradient reaching its output to the gradient leaving its input (libtorch's CPU autograd engine runs one
+/// node at a time on the calling thread, so these intervals do not overlap).
+module NeuralVision.Bench.Profile
+
+open System
+open System.Collections.Generic
+open System.Diagnostics
+open TorchSharp
+open NeuralVision
+open NeuralVision.Bench.Measure
+
+/// Identity in the forward pass; in the backward pass calls the callback it was given, then passes the gradient on.
+type private Marker() =
+    inherit torch.autograd.SingleTensorFunction<Marker>()
+    override _.Name = "profileMarker"
+    override _.forward(ctx, vars) =
+        ctx.save_data("callback", vars.[1])
+        (vars.[0] :?> torch.Tensor).alias()
+    override _.backward(ctx, gradient) =
+        (ctx.get_data "callback" :?> Action).Invoke()
+        List [ gradient; null ]
+
+/// One leaf layer's share: its path, its kind, milliseconds per pass forward and backward.
+type LayerTime = { Path: string; Kind: string; ForwardMs: float; BackwardMs: float }
+
+/// A profile: the leaf layers' times, and the whole pass's median milliseconds without the profiler (which also
+/// holds what no layer owns: the loss, the optimiser, interop between layers) and with it (its own cost shows).
+type Profile = { Layers: LayerTime list; PassMs: float; ProfiledPassMs: float }
+
+/// Profiles `passes` runs of `pass` (after one unmeasured run) on a model.
+let layers (model: Layers.Model) (passes: int) (pass: unit -> unit) =
+    pass ()
+    let plain = median [ for _ in 1 .. passes -> seconds pass * 1000. ]
+    let clock = Stopwatch.StartNew()
+    let now () = clock.Elapsed.TotalMilliseconds
+    let forward, backward = Dictionary<string, float>(), Dictionary<string, float>()
+    let add (table: Dictionary<string, float>) key ms = table.[key] <- (match table.TryGetValue key with | true, v -> v | _ -> 0.) + ms
+    let started, gradientArrived = Dictionary<string, float>(), Dictionary<string, float>()
+    let kinds = Dictionary<string, string>()
+    let hooks = List<unit -> unit>()
+    let marked (x: torch.Tensor) (callback: unit -> unit) =
+        if x.requires_grad && torch.is_grad_enabled () then Marker.apply(x, Action callback) else x
+    for struct (path, m) in (Layers.TorchSharpEscape.Module model).named_modules() do
+        match m with
+        | :? torch.nn.Module<torch.Tensor, torch.Tensor> as leaf when Seq.isEmpty (m.children()) ->
+            kinds.[path] <- m.GetType().Name.Replace("Module", "")
+            let before = leaf.register_forward_pre_hook(fun _ input ->
+                started.[path] <- now ()
+                marked input (fun () -> if gradientArrived.ContainsKey path then add backward path (now () - gradientArrived.[path])))
+            let after = leaf.register_forward_hook(fun _ _ output ->
+                add forward path (now () - started.[path])
+                marked output (fun () -> gradientArrived.[path] <- now ()))
+            hooks.Add(fun () -> before.remove (); after.remove ())
+        | _ -> ()
+    pass ()
+    forward.Clear(); backward.Clear()
+    let profiled = List.init passes (fun _ -> seconds pass * 1000.) |> List.sum
+    for remove in hooks do remove ()
+    let rows =
+        [ for KeyValue(path, kind) in kinds ->
+            { Path = path; Kind = kind
+              ForwardMs = (match forward.TryGetValue path with | true, v -> v / float passes | _ -> 0.)
+              BackwardMs = (match backward.TryGetValue path with | true, v -> v / float passes | _ -> 0.) } ]
+    { Layers = rows; PassMs = plain; ProfiledPassMs = profiled / float passes }
+
+/// The rows summed by kind of layer, slowest first.
+let byKind (rows: LayerTime list) =
+    rows
+    |> List.groupBy (fun r -> r.Kind)
+    |> List.map (fun (kind, rs) -> {| kind = kind; layers = rs.Length; forward_ms = rs |> List.sumBy (fun r -> r.ForwardMs); backward_ms = rs |> List.sumBy (fun r -> r.BackwardMs) |})
+    |> List.sortByDescending (fun k -> k.forward_ms + k.backward_ms)
+
+/// Prints a profile: the kinds, then the slowest layers; returns it as JSON-ready values.
+let report (title: string) (profile: Profile) =
+    let rows = profile.Layers
+    printfn ""
+    printfn "%s: %.1f ms per pass (%.1f ms profiled)" title profile.PassMs profile.ProfiledPassMs
+    printfn "  %-28s %6s %12s %12s" "layer kind" "layers" "forward ms" "backward ms"
+    let kinds = byKind rows
+    for k in kinds do printfn "  %-28s %6d %12.1f %12.1f" k.kind k.layers k.forward_ms k.backward_ms
+    let layerTotal = kinds |> List.sumBy (fun k -> k.forward_ms + k.backward_ms)
+    printfn "  %-28s %6s %12.1f  (%.0f %% of the profiled pass)" "all layers" "" layerTotal (100. * layerTotal / profile.ProfiledPassMs)
+    printfn "  slowest layers:"
+    for r in rows |> List.sortByDescending (fun r -> r.ForwardMs + r.BackwardMs) |> List.truncate 8 do
+        printfn "    %-34s %-20s %8.1f %8.1f" r.Path r.Kind r.ForwardMs r.BackwardMs
+    {| pass_ms = profile.PassMs; profiled_pass_ms = profile.ProfiledPassMs; kinds = kinds
+       layers = [ for r in rows -> {| path = r.Path; kind = r.Kind; forward_ms = r.ForwardMs; backward_ms = r.BackwardMs |} ] |}
