@@ -57,9 +57,15 @@ let main argv =
     if List.contains "--distributed" args then
         write (Distributed.run (option "--rounds" args |> Option.map int |> Option.defaultValue 3))
         exit 0
+    if List.contains "--resnet18-inference" args then
+        // One part of the full run, for working on it: ResNet-18 inference against ONNX Runtime.
+        let ours, ort, difference = ResNet.inference rounds
+        printfn "ResNet-18 inference: NeuralVision %.1f img/s, ONNX Runtime %.1f img/s, ratio %.3f (outputs within %.1e)" ours ort (ours / ort) difference
+        exit 0
     if List.contains "--profile" args then
         let passes = option "--rounds" args |> Option.map int |> Option.defaultValue 5
         let inferenceModel, images = ResNet.inferenceSetup ()
+        let inferenceModel = inferenceModel.ForInference()
         let inference = Profile.layers inferenceModel passes (fun () -> (use _ = torch.NewDisposeScope() in inferenceModel.Predict images |> ignore))
         let trainingModel, step = ResNet.training ()
         let training = Profile.layers trainingModel passes step

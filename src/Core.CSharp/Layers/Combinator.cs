@@ -133,19 +133,32 @@ internal sealed class CombinatorModule : nn.Module<Tensor, Tensor>
         this.combinator = combinator;
         parts = children.Select(c => c.Module).ToArray();
         foreach (var (name, module) in children) register_module(name, module);
+        addsInPlace = combinator is Residual residual && MakesFreshOutput(residual.Body);
     }
 
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        return combinator.Wire(new TensorWiring(parts, training), input).MoveToOuterDisposeScope();
+        return combinator.Wire(new TensorWiring(parts, training, addsInPlace), input).MoveToOuterDisposeScope();
     }
 
-    sealed class TensorWiring(nn.Module<Tensor, Tensor>[] children, bool training) : IWiring<Tensor>
+    // A residual block whose body ends in a layer that makes a new tensor (a convolution, a linear layer, a
+    // BatchNorm) may add the shortcut into the body's output when no gradient is recorded: nothing else holds it.
+    readonly bool addsInPlace;
+
+    static bool MakesFreshOutput(Layer layer) => layer switch
+    {
+        Named named => MakesFreshOutput(named.Inner),
+        Sequence sequence => sequence.Layers.LastOrDefault(l => l is not Identity && !(l is Named { Inner: Identity })) is { } last && MakesFreshOutput(last),
+        Conv2d or Linear or BatchNorm2d or BatchNorm1d => true,
+        _ => false,
+    };
+
+    sealed class TensorWiring(nn.Module<Tensor, Tensor>[] children, bool training, bool addsInPlace) : IWiring<Tensor>
     {
         public bool Training => training;
         public Tensor Child(int index, Tensor input) => children[index].call(input);
-        public Tensor Add(Tensor a, Tensor b) => a.add(b);
+        public Tensor Add(Tensor a, Tensor b) => addsInPlace && !is_grad_enabled() && !ReferenceEquals(a, b) ? a.add_(b) : a.add(b);
         public Tensor Multiply(Tensor a, Tensor b) => a.mul(b);
         public Tensor Concat(IReadOnlyList<Tensor> parts) => cat(parts.ToArray(), 1);
         public Tensor Flatten(Tensor value) => value.flatten(1);

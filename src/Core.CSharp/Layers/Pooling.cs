@@ -1,3 +1,4 @@
+using NeuralVision.Tensors;
 using static TorchSharp.torch;
 
 namespace NeuralVision.Layers;
@@ -67,7 +68,8 @@ internal sealed class PlanewiseMaxPoolModule(long kernel, long stride, long padd
     public override Tensor forward(Tensor input)
     {
         // The measurement behind this is of libtorch's CPU kernels; other devices have their own (cuDNN).
-        if (input.dim() != 4 || input.device_type != TorchSharp.DeviceType.CPU)
+        // A channels-last batch is already where the fast kernel wants it.
+        if (input.dim() != 4 || input.device_type != TorchSharp.DeviceType.CPU || MemoryLayout.IsChannelsLast(input))
             return nn.functional.max_pool2d(input, kernel, stride, padding, ceil_mode: ceilMode);
         long n = input.shape[0], c = input.shape[1], h = input.shape[2], w = input.shape[3];
         using var scope = NewDisposeScope();
