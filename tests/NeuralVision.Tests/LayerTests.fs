@@ -155,8 +155,57 @@ let maxPoolTests =
                 outOurs.mul(weights).sum().backward()
                 outTheirs.mul(weights).sum().backward()
                 let inference = (use _ = torch.no_grad() in model.Forward values)
+                // The same values laid out channels-last, as Predict hands a convolutional model's batches on.
+                let channelsLast = (use _ = torch.no_grad() in model.Forward(values.permute(0L, 2L, 3L, 1L).contiguous().permute(0L, 3L, 1L, 2L)))
                 let same (a: torch.Tensor) (b: torch.Tensor) = a.shape = b.shape && a.equal(b).all().item<bool>()
-                same outOurs outTheirs && same ours.grad theirs.grad && same inference outTheirs)
+                same outOurs outTheirs && same ours.grad theirs.grad && same inference outTheirs && same channelsLast outTheirs)
+    ]
+
+/// The largest difference between two outputs, relative to the largest value of the first.
+let private relativeDifference (reference: torch.Tensor) (other: torch.Tensor) =
+    float ((reference - other).abs().max().item<float32>() / reference.abs().max().item<float32>())
+
+/// The output of a model in evaluation mode on the path training uses (the batch's own layout, nothing in place).
+let private referenceOutput (model: Layers.Model) (x: torch.Tensor) =
+    model.InEvaluationMode(fun () -> (use _ = torch.no_grad() in model.Forward x))
+
+let inferenceTests =
+    testList "inference rewrites give the outputs of the unchanged path" [
+        testCase "ForInference folds every BatchNorm after a convolution into it; the model itself is unchanged" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            Seed.set 3
+            let model = Model.build [ 3; 32; 32 ] (Vision.ResNet.ResNet18 10)
+            // Statistics and affine weights far from their initial values, so that folding has something to fold.
+            model.Train()
+            (use _ = torch.no_grad() in for _ in 1 .. 3 do model.Forward(torch.randn(8L, 3L, 32L, 32L) * 2.0 + 0.5) |> ignore)
+            (use _ = torch.no_grad() in
+                for p in model.Parameters do if p.Path.Contains "bn" then p.Value.copy_(torch.rand_like(p.Value) + 0.5) |> ignore)
+            let x = torch.randn(4L, 3L, 32L, 32L)
+            let before = referenceOutput model x
+            let folded = model.ForInference()
+            let norms (m: Layers.Model) = m.Rows |> Seq.filter (fun r -> r.Layer.StartsWith "batchNorm") |> Seq.length
+            Expect.equal (norms model, norms folded) (20, 0) "all 20 BatchNorms of ResNet-18 follow a convolution and are folded"
+            let difference = relativeDifference before (folded.Predict x)
+            Expect.isLessThan difference 1e-5 "the folded model predicts what the model predicts, up to float rounding"
+            Expect.isTrue ((referenceOutput model x).equal(before).all().item<bool>()) "the model keeps its own weights and statistics"
+            Expect.isFalse folded.IsTraining "the folded model is in evaluation mode"
+
+        testCase "Predict's channels-last layout and in-place ReLU and residual add match the training path and leave the batch alone" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            Seed.set 4
+            // A ReLU on the batch itself (must not run in place), a ReLU after a convolution and after a BatchNorm
+            // (may), a residual body ending in a convolution (its add may run in place) and one ending in a ReLU (not).
+            let net =
+                relu --> conv2dSame 8 3 --> relu --> residual (conv2dSame 8 3 --> batchNorm2d --> relu --> conv2dSame 8 3)
+                --> residual (conv2dSame 8 3 --> relu) --> maxPool 2 --> flatten --> linear 5
+            let model = Model.build [ 3; 12; 12 ] net
+            let x = torch.randn(6L, 3L, 12L, 12L)
+            let original = x.clone()
+            let reference = referenceOutput model x
+            let predicted = model.Predict x
+            Expect.isLessThan (relativeDifference reference predicted) 1e-5 "the same outputs up to float rounding"
+            Expect.isTrue (x.equal(original).all().item<bool>()) "the caller's batch is unchanged"
+            Expect.isTrue ((model.Predict x).equal(predicted).all().item<bool>()) "a second prediction gives the same outputs (nothing the model keeps was overwritten)"
     ]
 
 /// Random pipelines over images: convolutions, pools, activations, norms, then a head.
@@ -289,4 +338,4 @@ let treeTests =
         }
     ]
 
-let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; maxPoolTests; propertyTests; treeTests ]
+let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; maxPoolTests; inferenceTests; propertyTests; treeTests ]
