@@ -75,9 +75,12 @@ let main argv =
             let inputs, targets = torch.rand(64L, 1L, 28L, 28L), torch.randint(10L, [| 64L |])
             fun () -> state.Value <- Train.step state.Value (new Batch(inputs, targets))
         let lenetTraining = Profile.layers lenetModel (passes * 20) lenetStep
+        let lenetImages = torch.rand(1000L, 1L, 28L, 28L)
+        let lenetInference = Profile.layers lenetModel (passes * 4) (fun () -> (use _ = torch.NewDisposeScope() in lenetModel.Predict lenetImages |> ignore))
         write {| resnet18_inference_16x3x224x224 = Profile.report "ResNet-18 inference, batch 16, 3x224x224" inference
                  resnet18_training_32x3x64x64 = Profile.report "ResNet-18 training step, batch 32, 3x64x64, Adam" training
                  lenet_training_64x1x28x28 = Profile.report "LeNet training step, batch 64, Adam" lenetTraining
+                 lenet_inference_1000x1x28x28 = Profile.report "LeNet inference, batch 1,000" lenetInference
                  passes = passes; threads = torch.get_num_threads (); cpu = cpu () |}
         exit 0
     Seed.set 0
@@ -178,6 +181,7 @@ let main argv =
     let imagesA, imagesB = n / median timesA, n / median timesB
     let imagesC = if cRuns.IsEmpty then None else Some (median [ for c in cRuns -> c.GetProperty("images_per_s").GetDouble() ])
     let inferenceC = if cRuns.IsEmpty then None else Some (median [ for c in cRuns -> c.GetProperty("inference_images_per_s").GetDouble() ])
+    let coldInferenceC = if cRuns.IsEmpty then None else Some (median [ for c in cRuns -> c.GetProperty("cold_inference_images_per_s").GetDouble() ])
     let mlpC = if cRuns.IsEmpty then None else Some (median [ for c in cRuns -> c.GetProperty("mlp_step_ms").GetDouble() ]) 
 
     // Tiny MLP step overhead: 1→50→50→1, full batch 1,000, Adam.
@@ -214,8 +218,10 @@ let main argv =
     let peakA, peakB = peakOf "A", peakOf "B"
     let peakC = if cRuns.IsEmpty then Nullable() else Nullable(median [ for c in cRuns -> c.GetProperty("peak_rss_mib").GetDouble() ])
 
-    // Inference, eval mode, batch 1,000.
-    let inference = [ for _ in 1 .. rounds -> predictImagesPerSecond modelA test.Inputs, PlainTorchSharp.inference modelB test.Inputs 1000L ]
+    // Inference, eval mode, batch 1,000: one unmeasured pass each, then at least 5 alternating passes.
+    predictImagesPerSecond modelA test.Inputs |> ignore
+    PlainTorchSharp.inference modelB test.Inputs 1000L |> ignore
+    let inference = [ for _ in 1 .. max rounds 5 -> predictImagesPerSecond modelA test.Inputs, PlainTorchSharp.inference modelB test.Inputs 1000L ]
     let inferenceA, inferenceB = median (List.map fst inference), median (List.map snd inference)
 
     // ResNet-18: training (3x64x64, batch 32, Adam) against PyTorch, alternating; inference (224x224, batch 16) against ONNX Runtime.
@@ -229,6 +235,12 @@ let main argv =
     let resnetC = match List.choose snd resnetRounds with [] -> None | cs -> Some (median cs)
     let resnetInferA, resnetInferOrt, resnetDifference = ResNet.inference rounds
     printfn "  ResNet-18 inference: A %.1f img/s, ONNX Runtime %.1f img/s (outputs within %.1e)" resnetInferA resnetInferOrt resnetDifference
+
+    // LeNet training against the FLOP bound: its convolutions' and linear layers' FLOPs per image at its measured
+    // images per second, over the machine's measured matrix-multiply speed.
+    let lenetFlopsPerImage = Flops.trainingFlopsPerSample lenet (Layers.Shape(1L, 28L, 28L))
+    let matmulGflops = Flops.matmulPeakGflops ()
+    let lenetGflops = imagesA * lenetFlopsPerImage / 1e9
 
     let percentiles (times: Collections.Generic.List<float>) =
         let ms = times |> Seq.map (fun t -> t * 1000.) |> Array.ofSeq
@@ -250,7 +262,8 @@ let main argv =
                         else Some (percentiles (Collections.Generic.List [ for c in cRuns do for t in c.GetProperty("step_ms").EnumerateArray() -> t.GetDouble() / 1000. ]))
                       rounds = rounds; batch = 64 |}
            mlp = {| neuralvision_step_ms = mlpA' * 1000.; torchsharp_step_ms = mlpB' * 1000.; pytorch_step_ms = Option.toNullable mlpC; steps = 2000 |}
-           inference = {| neuralvision_images_per_s = inferenceA; torchsharp_images_per_s = inferenceB; pytorch_images_per_s = Option.toNullable inferenceC; batch = 1000 |}
+           inference = {| neuralvision_images_per_s = inferenceA; torchsharp_images_per_s = inferenceB; pytorch_images_per_s = Option.toNullable inferenceC
+                          pytorch_first_pass_images_per_s = Option.toNullable coldInferenceC; batch = 1000 |}
            rss_mib = {| after_epoch_1 = rssAfterFirst; after_epoch_20 = rssAfterAll
                         peak_neuralvision = peakA; peak_torchsharp = peakB; peak_pytorch = peakC |}
            resnet18_train_vs_pytorch = ratio resnetA resnetC
@@ -258,6 +271,8 @@ let main argv =
            resnet18 = {| train_images_per_s = resnetA; pytorch_train_images_per_s = Option.toNullable resnetC; train_batch = 32; train_input = "3x64x64"
                          infer_images_per_s = resnetInferA; onnxruntime_infer_images_per_s = resnetInferOrt; infer_batch = 16; infer_input = "3x224x224"
                          largest_output_difference = resnetDifference |}
+           lenet_flop_bound_fraction = lenetGflops / matmulGflops
+           flop_bound = {| lenet_training_flops_per_image = lenetFlopsPerImage; lenet_training_gflops = lenetGflops; matmul_peak_gflops = matmulGflops |}
            cpu = cpu ()
            loader_images_per_s = loaderImages
            threads = torch.get_num_threads () |}
@@ -272,6 +287,7 @@ let main argv =
     printfn "%-34s %12.0f" "loader, batches of 64 (images/s)" loaderImages
     printfn "%-34s %12.1f %12s %12s %8s %8s" "ResNet-18 training (images/s)" resnetA "" (show (Option.toNullable resnetC) "{0:F1}") "" (show results.resnet18_train_vs_pytorch "{0:F3}")
     printfn "%-34s %12.1f %12s %12.1f %8s %8.3f  (C: ONNX Runtime)" "ResNet-18 inference (images/s)" resnetInferA "" resnetInferOrt "" results.resnet18_infer_vs_onnxruntime
+    printfn "%-34s %12.1f  (%.2f MFLOP per image; matmul peak %.1f GFLOP/s; fraction %.3f)" "LeNet training (GFLOP/s)" lenetGflops (lenetFlopsPerImage / 1e6) matmulGflops results.lenet_flop_bound_fraction
     printfn "%-34s %s (%s)" "CPU" results.cpu.model (String.Join(" ", results.cpu.vector_extensions))
     write results
     0

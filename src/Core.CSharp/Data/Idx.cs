@@ -38,12 +38,13 @@ public static class Idx
         try
         {
             using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
-            using var output = new MemoryStream();
-            gzip.CopyTo(output);
             uint promised = BitConverter.ToUInt32(raw, raw.Length - 4);
+            // Sized by the trailer, so that the content is decompressed into one array, not grown and copied.
+            using var output = new MemoryStream((int)Math.Min(promised, (uint)Array.MaxLength));
+            gzip.CopyTo(output);
             if ((uint)output.Length != promised)
                 throw new DataException($"{path}: the gzip stream is damaged or truncated: its trailer promises {promised} bytes (mod 2^32), it holds {output.Length}. Delete the file and fetch it again.");
-            return output.ToArray();
+            return output.Length == output.Capacity ? output.GetBuffer() : output.ToArray();
         }
         catch (InvalidDataException e)
         {
