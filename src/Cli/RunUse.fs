@@ -10,7 +10,8 @@ open NeuralVision.Cli.RunFolder
 
 /// The `top` most probable classes of each image, printed; images that cannot be read are named and skipped.
 let predict (dir: string) (images: string list) (top: int) : int =
-    let settings, model = trainedModel dir
+    let settings, trained = trainedModel dir
+    let model = trained.ForInference() // only predicted with: BatchNorm folded into the convolutions
     let mutable failures = 0
     for path in images do
         let read () = if File.Exists path then ImageFolder.ReadResized(path, settings.Size, settings.Size, 3) else raise (DataException $"{path}: no such file.")
@@ -28,7 +29,8 @@ let predict (dir: string) (images: string list) (top: int) : int =
 /// The run's model on a labelled image tree whose class folders are the run's classes; the figures are printed
 /// and written to the run folder (evaluation.txt).
 let evaluate (dir: string) (data: string) : int =
-    let settings, model = trainedModel dir
+    let settings, trained = trainedModel dir
+    let model = trained.ForInference() // only predicted with: BatchNorm folded into the convolutions
     let images, skipped = ImageTraining.loadImages data settings.Size
     for s in skipped do eprintfn "skipped %s" s
     let unknown = images.Classes |> Seq.filter (fun c -> not (Array.contains c settings.Classes)) |> List.ofSeq
