@@ -148,7 +148,10 @@ public sealed class Model
     public Tensor Predict(Tensor batch) => InEvaluationMode(() =>
     {
         using var inference = inference_mode();
-        return Module.call(InPredictionLayout(batch.device == Device ? batch : batch.to(Device)));
+        // The batch's copies (to the device, to channels-last) are freed here, not left to the GC.
+        using var scope = NewDisposeScope();
+        var output = Module.call(InPredictionLayout(batch.device == Device ? batch : batch.to(Device)));
+        return ReferenceEquals(output, batch) ? output : output.MoveToOuterDisposeScope();
     });
 
     /// <summary>
