@@ -140,6 +140,9 @@ module Model =
     /// The model's output for a batch in evaluation mode, without gradients (Dropout off, BatchNorm's running
     /// statistics); the model's mode is left as it was. For using a trained model.
     let predict (model: Layers.Model) (batch: Tensor) : Tensor = model.Predict batch
+    /// A new, frozen copy of the model for prediction: each BatchNorm after a convolution folded into it (as ONNX
+    /// Runtime does when it loads a graph). The model itself is unchanged.
+    let forInference (model: Layers.Model) : Layers.Model = model.ForInference()
     /// A layer without parameters (an activation, pooling, reshaping, upsampling…) applied to a batch:
     /// `Model.apply (avgPool 2) images`, `Model.apply tanh t`. Layers with weights need `build` and training.
     let apply (layer: Layer) (batch: Tensor) : Tensor =
