@@ -53,6 +53,7 @@ public sealed class Model
         Rows = rows;
         this.parts = parts;
         Device = device;
+        convolutional = parts.Any(p => p.Layer is Conv2d);
     }
 
     /// <summary>
@@ -111,8 +112,10 @@ public sealed class Model
     // Prediction with a convolutional model on the CPU runs on channels-last batches (see MemoryLayout): measured on
     // ResNet-18 inference, the convolutions and the max-pool are faster so. Training keeps libtorch's usual layout,
     // where the convolutions' backward passes measured faster.
+    readonly bool convolutional;
+
     Tensor InPredictionLayout(Tensor batch) =>
-        Device.type == DeviceType.CPU && batch.dim() == 4 && batch.shape[1] > 1 && parts.Any(p => p.Layer is Conv2d)
+        convolutional && Device.type == DeviceType.CPU && batch.dim() == 4 && batch.shape[1] > 1
             ? Tensors.MemoryLayout.ToChannelsLast(batch) : batch;
 
     /// <summary>Runs the model on a batch [N, …input] (recording gradients when the caller does).</summary>

@@ -92,9 +92,7 @@ internal sealed class PlanewiseMaxPoolModule(long kernel, long stride, long padd
         {
             var part = input.detach().narrow(0, first, Math.Min(group, n - first));
             long m = part.shape[0];
-            var planes = c >= 16
-                ? part.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
-                : part.reshape(1, m * c, h, w).permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+            var planes = MemoryLayout.ToChannelsLast(c >= 16 ? part : part.reshape(1, m * c, h, w));
             Tensor pooled;
             if (withIndices)
             {
