@@ -65,6 +65,16 @@ let idxTests =
                 Expect.stringContains m "truncated" "the diagnosis"
                 Expect.stringContains m cut "the file")
         }
+        test "a damaged trailer promising gigabytes reserves no more than deflate can expand" {
+            // The trailer sizes the output array; a fuzzed trailer once reserved up to 2 GiB per file read.
+            let zipped = gz (Array.append (idxHeader [ 4 ]) [| 1uy; 2uy; 3uy; 4uy |])
+            BitConverter.GetBytes(0xF0000000u).CopyTo(zipped, zipped.Length - 4)
+            let before = GC.GetAllocatedBytesForCurrentThread()
+            let m = dataError (fun () -> Idx.Ungzip(zipped, "t.idx.gz"))
+            let allocated = GC.GetAllocatedBytesForCurrentThread() - before
+            Expect.isLessThan allocated (int64 zipped.Length * 1032L + 1_000_000L) "bytes allocated for a file this small"
+            Expect.stringContains m "gzip stream is damaged" "the diagnosis"
+        }
         test "images and labels of different counts are refused" {
             inTempDir (fun dir ->
                 let images = Path.Combine(dir, "i.idx")

@@ -40,7 +40,10 @@ public static class Idx
             using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
             uint promised = BitConverter.ToUInt32(raw, raw.Length - 4);
             // Sized by the trailer, so that the content is decompressed into one array, not grown and copied.
-            using var output = new MemoryStream((int)Math.Min(promised, (uint)Array.MaxLength));
+            // The trailer is not trusted further than deflate can expand (at most 1,032 bytes out per byte in):
+            // a damaged trailer must not reserve gigabytes for a file of a few bytes.
+            const long deflateMostExpansion = 1032;
+            using var output = new MemoryStream((int)Math.Min(Math.Min(promised, raw.LongLength * deflateMostExpansion), Array.MaxLength));
             gzip.CopyTo(output);
             if ((uint)output.Length != promised)
                 throw new DataException($"{path}: the gzip stream is damaged or truncated: its trailer promises {promised} bytes (mod 2^32), it holds {output.Length}. Delete the file and fetch it again.");
