@@ -21,8 +21,10 @@ public sealed record ImageSet(byte[] Pixels, int Count, int Channels, int Height
     {
         TorchNative.EnsureLoaded();
         using var scope = torch.NewDisposeScope();
-        // Scaled in place: a second float copy of the whole set would be the peak of a run's memory (188 MB for Fashion-MNIST).
-        var images = torch.tensor(Pixels, [Count, Channels, Height, Width]).to(torch.float32).div_(255f);
+        // The bytes are read where they lie (frombuffer shares the managed array) and scaled in place: a byte copy
+        // in native memory (47 MB for Fashion-MNIST) or a second float copy (188 MB) would raise a run's peak.
+        var pixels = torch.frombuffer(Pixels, torch.ScalarType.Byte, count: (long)Count * Channels * Height * Width);
+        var images = pixels.to(torch.float32).view(Count, Channels, Height, Width).div_(255f);
         var labels = torch.tensor(Labels.Select(l => (long)l).ToArray());
         return (images.MoveToOuterDisposeScope(), labels.MoveToOuterDisposeScope());
     }

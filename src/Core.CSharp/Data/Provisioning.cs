@@ -65,18 +65,8 @@ public static class Provisioning
     {
         // Streamed: every load verifies its files, and reading them whole would leave the managed heap holding
         // a copy of the data set (55 MB gunzipped for Fashion-MNIST) until the next full collection.
-        using var file = File.OpenRead(path);
-        var gzipped = file.ReadByte() == 0x1f && file.ReadByte() == 0x8b;
-        file.Position = 0;
-        try
-        {
-            using var content = gzipped ? new GZipStream(file, CompressionMode.Decompress) : (Stream)file;
-            return Convert.ToHexString(SHA256.HashData(content)).ToLowerInvariant();
-        }
-        catch (InvalidDataException e)
-        {
-            throw new DataException($"{path}: the gzip stream is damaged ({e.Message}). Delete the file and fetch it again.", e);
-        }
+        using var content = GzipContent.Open(File.OpenRead(path), path);
+        return Convert.ToHexString(SHA256.HashData(content)).ToLowerInvariant();
     }
 
     static bool TryPackage(DataSetSpec spec, PackageSource package, string home, IProgress<ProvisionProgress>? progress, List<string> attempts)
