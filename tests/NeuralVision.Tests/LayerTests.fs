@@ -206,6 +206,16 @@ let inferenceTests =
             Expect.isLessThan (relativeDifference reference predicted) 1e-5 "the same outputs up to float rounding"
             Expect.isTrue (x.equal(original).all().item<bool>()) "the caller's batch is unchanged"
             Expect.isTrue ((model.Predict x).equal(predicted).all().item<bool>()) "a second prediction gives the same outputs (nothing the model keeps was overwritten)"
+
+        testCase "Predict on more samples than one slice gives the outputs of one pass over the whole batch" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            Seed.set 5
+            let model = Model.build [ 1; 8; 8 ] (conv2d 4 3 --> batchNorm2d --> relu --> maxPool 2 --> flatten --> linear 3)
+            let n = 2L * Layers.Model.PredictionSlice + 7L
+            let x = torch.randn(n, 1L, 8L, 8L)
+            let predicted = model.Predict x
+            Expect.sequenceEqual predicted.shape [| n; 3L |] "one output per sample, in order"
+            Expect.isLessThan (relativeDifference (referenceOutput model x) predicted) 1e-5 "three slices (the last of 7) give the whole batch's outputs"
     ]
 
 /// Random pipelines over images: convolutions, pools, activations, norms, then a head.

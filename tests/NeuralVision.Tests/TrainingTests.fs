@@ -149,12 +149,14 @@ let memoryTests =
             Expect.isLessThanOrEqual tensors 2L $"live tensors grew by {tensors}"
             Expect.isLessThan rssMiB 30L $"RSS grew by {rssMiB} MiB"
         }
-        test "500 predictions of a convolutional model (channels-last copies, in-place ReLU) leave no live tensors behind" {
+        test "500 predictions of a convolutional model (channels-last copies, in-place ReLU, slices) leave no live tensors behind" {
             Seed.set 2
             let model = Model.build [ 3; 16; 16 ] (conv2d 8 3 --> relu --> residual (conv2dSame 8 3 --> batchNorm2d) --> maxPool 2 --> flatten --> linear 10)
             let folded = model.ForInference()
             let x = torch.rand([| 8L; 3L; 16L; 16L |])
-            let tensors, _ = growth 500 (fun () -> (use a = model.Predict x in use b = folded.Predict x in ()))
+            let sliced = torch.rand([| Layers.Model.PredictionSlice + 1L; 3L; 4L; 4L |])
+            let small = Model.build [ 3; 4; 4 ] (conv2d 8 3 --> relu --> flatten --> linear 10)
+            let tensors, _ = growth 500 (fun () -> (use a = model.Predict x in use b = folded.Predict x in use c = small.Predict sliced in ()))
             Expect.isLessThanOrEqual tensors 2L $"live tensors grew by {tensors}"
         }
         test "the check catches a leak: a step that keeps one tensor is found" {
