@@ -163,7 +163,8 @@ public sealed record Loader(TensorData Data, int BatchSize, bool Shuffle, long S
                 else
                 {
                     // This rank's share of the batch: every Ranks-th sample from its rank on (all of it with one rank).
-                    using var index = order.narrow(0, start, count).slice(0, Rank, count, Ranks);
+                    using var window = order.narrow(0, start, count);
+                    using var index = window.slice(0, Rank, count, Ranks);
                     batch = new Batch(Data.Inputs.index_select(0, index), Data.Targets.index_select(0, index), Owned: true);
                 }
                 if (Augment is not null)

@@ -27,6 +27,36 @@ public static class NativeAllocator
     [DllImport("libc", EntryPoint = "mallopt")]
     static extern int MallOpt(int parameter, int value);
 
+    // glibc's struct mallinfo2: ten size_t fields.
+    [StructLayout(LayoutKind.Sequential)]
+    struct MallInfo2
+    {
+        public nuint Arena, OrdBlks, SmBlks, HBlks, HBlkHd, UsmBlks, FsmBlks, UordBlks, FordBlks, KeepCost;
+    }
+
+    [DllImport("libc", EntryPoint = "mallinfo2")]
+    static extern MallInfo2 MallInfo();
+
+    /// <summary>
+    /// The bytes malloc has handed out and not had back, over all arenas (glibc's mallinfo2: in-use heap blocks
+    /// plus mmapped blocks), or null where the C library cannot tell. libtorch allocates tensors with malloc, so this
+    /// is the native memory in use, apart from what the allocator keeps for reuse and from the managed heap, both
+    /// of which the resident set size counts.
+    /// </summary>
+    public static long? BytesInUse()
+    {
+        if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return null;
+        try
+        {
+            var info = MallInfo();
+            return (long)(info.UordBlks + info.HBlkHd);
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>What was done: "tuned (…)", or why not.</summary>
     public static string Tune()
     {
