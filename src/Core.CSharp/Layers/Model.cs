@@ -168,10 +168,11 @@ public sealed class Model
     /// <summary>
     /// The most samples <see cref="Predict"/> runs through the network at once. libtorch's convolution unfolds its
     /// whole input (LeNet's first convolution at batch 1,000 took a 78 MB workspace), so a pass's memory grows with
-    /// the batch while its speed does not: LeNet on 10,000 images in slices of 250 took 431–499 ms and peaked at
-    /// 444–463 MiB, in batches of 1,000 587–830 ms and 538–542 MiB.
+    /// the batch while its speed barely does. Measured on LeNet, 10,000 images in batches of 1,000: the bench's
+    /// training-and-inference process peaked at 564 MiB with slices of 512 against 607–617 MiB without (532 MiB with
+    /// slices of 256), and inference took 395–429 ms against 374–390 ms (one process, alternating; 444–456 ms with 256).
     /// </summary>
-    public const long PredictionSlice = 256;
+    public const long PredictionSlice = 512;
 
     Tensor PredictOne(Tensor batch)
     {
