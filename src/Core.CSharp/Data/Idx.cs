@@ -90,12 +90,11 @@ public static class Idx
         return new IdxArray(shape, values);
     }
 
-    // Reads to the end; the bytes that were left.
+    // Reads to the end (checking a gzip trailer on the way); the bytes that were left.
     static long Drain(GzipContent content)
     {
-        var buffer = new byte[8192];
-        long total = 0;
-        for (int read; (read = content.Read(buffer)) > 0;) total += read;
-        return total;
+        var before = content.Position;
+        content.CopyTo(Stream.Null);
+        return content.Position - before;
     }
 }
