@@ -192,6 +192,14 @@ let private root () =
     | null | "" -> Directory.GetCurrentDirectory()
     | r -> r
 
+/// The root for a command that runs the repository's own files (examples, tests, benchmarks): the program can be
+/// started from anywhere (`dotnet nv.dll`), and a root that is not the repository gets one error saying how to
+/// point at it, instead of a missing folder found halfway through.
+let private repository (command: string) (usage: string -> string) =
+    let folder = root ()
+    if File.Exists(Path.Combine(folder, "nv")) && Directory.Exists(Path.Combine(folder, "examples")) then folder
+    else usage $"'{command}' runs the repository's own files, and {folder} is not the NeuralVision repository (no nv script and examples folder there): run ./nv {command} from the repository's folder, or set NV_ROOT to it."
+
 let private info () =
     let report = Native.TorchNative.EnsureLoaded()
     printfn "libtorch:        %s" report.LibTorchDirectory
@@ -336,12 +344,13 @@ let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Comma
         let accuracy = Demo.run epochs batch (d.GetResult(DemoArgs.Out, Path.Combine(root (), "out", "demo")))
         if accuracy > 0.0 then 0 else 1
     | Test t ->
+        let folder = repository "test" (fun m -> t.Raise(m, showUsage = true))
         // Data-dependent tests run on real data: provision it once here, not in parallel inside tests.
         Data.Provisioning.Ensure(Data.FashionMnist.Spec, Console.provisionProgress ()) |> ignore
-        TestRunner.run (root ()) "Release" (t.GetResult(Expecto_Args, []))
+        TestRunner.run folder "Release" (t.GetResult(Expecto_Args, []))
     | Data d -> data d
     | Shape s -> shape s
-    | Run r -> Examples.run (root ()) (r.GetResult Topic) (r.Contains Quick) (fun message -> r.Raise(message, showUsage = true))
+    | Run r -> Examples.run (repository "run" (fun m -> r.Raise(m, showUsage = true))) (r.GetResult Topic) (r.Contains Quick) (fun message -> r.Raise(message, showUsage = true))
     | Summary s ->
         let name = s.GetResult Model_Name
         let defaultClasses = if name.StartsWith "lenet" then 10 else 1000
@@ -361,7 +370,7 @@ let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Comma
         match b.TryGetResult Rounds with
         | Some r when r < 1 -> b.Raise("--rounds must be at least 1.", showUsage = true)
         | _ -> ()
-        let dll = Path.Combine(root (), "bench", "NeuralVision.Bench", "bin", "Release", "net10.0", "NeuralVision.Bench.dll")
+        let dll = Path.Combine(repository "bench" (fun m -> b.Raise(m, showUsage = true)), "bench", "NeuralVision.Bench", "bin", "Release", "net10.0", "NeuralVision.Bench.dll")
         let suite =
             match b.TryGetResult Suite with
             | None | Some "training" -> []

@@ -114,6 +114,21 @@ let cliTests =
                 Expect.stringContains err says "the message says what is wrong"
                 Expect.stringContains err "--help" "and shows the usage"
             }
+        for command in [ "run"; "test"; "bench" ] do
+            test $"{command}, started outside the repository without NV_ROOT, says how to point at the repository" {
+                let outside = Directory.CreateTempSubdirectory "nv-outside-"
+                try
+                    let dll = Path.Combine(Repo.root.Value, "src", "Cli", "bin", Repo.configuration, "net10.0", "nv.dll")
+                    let info = Diagnostics.ProcessStartInfo("dotnet", WorkingDirectory = outside.FullName)
+                    for a in [ dll; command; "lenet" ] do info.ArgumentList.Add a
+                    info.Environment.Remove "NV_ROOT" |> ignore
+                    let code, out, err = Repo.runInfo info 2.0
+                    Expect.equal code 2 $"exit code (stdout: {out}, stderr: {err})"
+                    Expect.stringContains err "is not the NeuralVision repository" "the message says what is wrong"
+                    Expect.stringContains err "NV_ROOT" "and how to put it right"
+                    Expect.isFalse (err.Contains "Exception") $"no stack trace: {err}"
+                finally outside.Delete true
+            }
     ]
 
 let memoryTests =
