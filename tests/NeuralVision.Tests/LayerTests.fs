@@ -194,10 +194,11 @@ let inferenceTests =
             use scope = torch.NewDisposeScope()
             Seed.set 4
             // A ReLU on the batch itself (must not run in place), a ReLU after a convolution and after a BatchNorm
-            // (may), a residual body ending in a convolution (its add may run in place) and one ending in a ReLU (not).
+            // (may), a residual body ending in a convolution (its add may run in place) and one ending in a ReLU (not),
+            // a ReLU after each residual (may: a sum is a new tensor).
             let net =
-                relu --> conv2dSame 8 3 --> relu --> residual (conv2dSame 8 3 --> batchNorm2d --> relu --> conv2dSame 8 3)
-                --> residual (conv2dSame 8 3 --> relu) --> maxPool 2 --> flatten --> linear 5
+                relu --> conv2dSame 8 3 --> relu --> residual (conv2dSame 8 3 --> batchNorm2d --> relu --> conv2dSame 8 3) --> relu
+                --> residual (conv2dSame 8 3 --> relu) --> relu --> maxPool 2 --> flatten --> linear 5
             let model = Model.build [ 3; 12; 12 ] net
             let x = torch.randn(6L, 3L, 12L, 12L)
             let original = x.clone()

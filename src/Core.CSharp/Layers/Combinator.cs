@@ -133,7 +133,7 @@ internal sealed class CombinatorModule : nn.Module<Tensor, Tensor>
         this.combinator = combinator;
         parts = children.Select(c => c.Module).ToArray();
         foreach (var (name, module) in children) register_module(name, module);
-        addsInPlace = combinator is Residual residual && MakesFreshOutput(residual.Body);
+        addsInPlace = combinator is Residual residual && FreshOutput.Of(residual.Body);
     }
 
     public override Tensor forward(Tensor input)
@@ -142,17 +142,9 @@ internal sealed class CombinatorModule : nn.Module<Tensor, Tensor>
         return combinator.Wire(new TensorWiring(parts, training, addsInPlace), input).MoveToOuterDisposeScope();
     }
 
-    // A residual block whose body ends in a layer that makes a new tensor (a convolution, a linear layer, a
-    // BatchNorm) may add the shortcut into the body's output when no gradient is recorded: nothing else holds it.
+    // A residual block whose body makes a fresh tensor (FreshOutput) may add the shortcut into the body's output
+    // when no gradient is recorded: nothing else holds it.
     readonly bool addsInPlace;
-
-    static bool MakesFreshOutput(Layer layer) => layer switch
-    {
-        Named named => MakesFreshOutput(named.Inner),
-        Sequence sequence => sequence.Layers.LastOrDefault(l => l is not Identity && !(l is Named { Inner: Identity })) is { } last && MakesFreshOutput(last),
-        Conv2d or Linear or BatchNorm2d or BatchNorm1d => true,
-        _ => false,
-    };
 
     sealed class TensorWiring(nn.Module<Tensor, Tensor>[] children, bool training, bool addsInPlace) : IWiring<Tensor>
     {

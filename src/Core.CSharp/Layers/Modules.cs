@@ -18,22 +18,14 @@ internal sealed class SequenceModule : nn.Module<Tensor, Tensor>
 {
     readonly nn.Module<Tensor, Tensor>[] steps;
 
-    // Steps that may overwrite their input when no gradient is recorded (see forward).
+    // Steps that may overwrite their input when no gradient is recorded (see forward), by FreshOutput's rule.
     readonly bool[] inPlace;
 
-    public SequenceModule(IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Module)> named) : base("sequence")
+    public SequenceModule(IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Module)> named, bool[] reluInPlace) : base("sequence")
     {
         steps = named.Select(c => c.Module).ToArray();
         foreach (var (childName, module) in named) register_module(childName, module);
-        inPlace = steps.Select((step, i) => step is TorchSharp.Modules.ReLU && MakesFreshOutput(i - 1)).ToArray();
-    }
-
-    // Whether step i's output is a new tensor nothing but this sequence holds: a convolution's, a linear
-    // layer's or a BatchNorm's, passed on unchanged by identities (a view of the caller's input never is).
-    bool MakesFreshOutput(int i)
-    {
-        while (i >= 0 && steps[i] is TorchSharp.Modules.Identity) i--;
-        return i >= 0 && steps[i] is TorchSharp.Modules.Conv2d or TorchSharp.Modules.Linear or TorchSharp.Modules.BatchNorm2d or TorchSharp.Modules.BatchNorm1d;
+        inPlace = reluInPlace;
     }
 
     public override Tensor forward(Tensor input)
@@ -42,8 +34,8 @@ internal sealed class SequenceModule : nn.Module<Tensor, Tensor>
         var x = input;
         for (int i = 0; i < steps.Length; i++)
         {
-            // Without autograd, a ReLU after a convolution overwrites the convolution's own output instead of
-            // allocating another activation (as ONNX Runtime's fused Conv+ReLU does): one pass less over memory.
+            // Without autograd, a ReLU after a convolution (or anything else that makes a fresh tensor) overwrites
+            // that output instead of allocating another activation: one pass less over memory.
             var next = inPlace[i] && !is_grad_enabled() && !ReferenceEquals(x, input) ? x.relu_() : steps[i].call(x);
             if (!ReferenceEquals(x, input) && !ReferenceEquals(next, x)) x.Dispose();
             x = next;

@@ -1,0 +1,32 @@
+namespace NeuralVision.Layers;
+
+/// <summary>
+/// Whether a layer's output is always a new tensor that nothing but its caller holds. Without autograd the next
+/// step may then overwrite it instead of allocating another activation, as ONNX Runtime's fused kernels do: a ReLU
+/// after a convolution (<see cref="SequenceModule"/>), a residual's shortcut added into its body's output
+/// (<see cref="CombinatorModule"/>). One rule for every step that overwrites.
+/// </summary>
+internal static class FreshOutput
+{
+    /// <summary>Whether <paramref name="layer"/> always gives a tensor of its own (a view of its input never is).</summary>
+    public static bool Of(Layer layer) => layer switch
+    {
+        Named named => Of(named.Inner),
+        // What the last layer that does something gives; identities (BatchNorms folded away) pass their input on.
+        Sequence sequence => sequence.Layers.LastOrDefault(l => !PassesInputOn(l)) is { } last && Of(last),
+        Conv2d or Linear or BatchNorm2d or BatchNorm1d => true,
+        // Body plus shortcut: a new tensor, or the body's own fresh output added into.
+        Residual => true,
+        _ => false,
+    };
+
+    /// <summary>For each step of a sequence, whether it is a ReLU whose input is the fresh output of the steps before it.</summary>
+    public static bool[] ReluSteps(Sequence sequence) =>
+        sequence.Layers.Select((layer, i) => IsRelu(layer) && Of(sequence.Slice(0, i))).ToArray();
+
+    static bool PassesInputOn(Layer layer) => Unnamed(layer) is Identity;
+
+    static bool IsRelu(Layer layer) => Unnamed(layer) is Activation { Kind: ActivationKind.ReLU };
+
+    static Layer Unnamed(Layer layer) => layer is Named named ? Unnamed(named.Inner) : layer;
+}
