@@ -141,8 +141,21 @@ public sealed class Model
         BatchNormFolding.FoldValues(source, target, pairs);
         folded.FreezeInPlace();
         folded.Eval();
+        var (predictor, whyNot) = Inference.OneDnnPredictor.TryCreate(folded, folded.Module);
+        folded.predictor = predictor;
+        folded.InferenceEngine = predictor?.Description ?? $"libtorch ({whyNot})";
         return folded;
     }
+
+    // Prediction through oneDNN plans, for a model made by ForInference when every layer has a oneDNN operation.
+    Inference.OneDnnPredictor? predictor;
+
+    /// <summary>
+    /// What runs <see cref="Predict"/>: for a model made by <see cref="ForInference"/>, oneDNN plans where every layer
+    /// has a oneDNN operation (convolutions by Winograd's algorithm where it applies, ReLUs and residual adds fused
+    /// into the convolutions, memory formats chosen per operation), otherwise libtorch, with the reason.
+    /// </summary>
+    public string InferenceEngine { get; private set; } = "libtorch (a model not rewritten by ForInference)";
 
     /// <summary>
     /// The model's output for a batch in evaluation mode, under libtorch's inference mode (no autograd
@@ -153,7 +166,7 @@ public sealed class Model
     /// dispose scope, and the outputs are joined: in evaluation mode every sample's output is its own, and the
     /// memory of a pass then stays that of one slice.
     /// </remarks>
-    public Tensor Predict(Tensor batch) => InEvaluationMode(() =>
+    public Tensor Predict(Tensor batch) => predictor is not null && predictor.Takes(batch) ? predictor.Predict(batch) : InEvaluationMode(() =>
     {
         using var inference = inference_mode();
         var count = batch.dim() == 0 ? 1 : batch.shape[0];
