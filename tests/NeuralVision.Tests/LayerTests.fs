@@ -208,6 +208,38 @@ let inferenceTests =
             Expect.isTrue (x.equal(original).all().item<bool>()) "the caller's batch is unchanged"
             Expect.isTrue ((model.Predict x).equal(predicted).all().item<bool>()) "a second prediction gives the same outputs (nothing the model keeps was overwritten)"
 
+        testCase "ForInference predicts through oneDNN plans on this machine, with the outputs of the unchanged path" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            Seed.set 6
+            // ResNet-18 (Winograd convolutions, residual adds and ReLUs fused into them, projections, a 7x7 stem, global
+            // pooling); ReLUs that cannot be fused (on the input, after a pool), pools with padding and in ceil mode, an
+            // average pool; a perceptron on vectors. Batch sizes 1 and odd, each with a plan of its own.
+            let pools =
+                relu --> conv2dSame 16 3 --> relu --> Layers.Pool2d(Layers.PoolKind.Max, 3L, 2L, 1L, true) --> relu
+                --> conv2d 8 3 --> avgPool 2 --> Layers.Pool2d(Layers.PoolKind.Max, 2L, 1L, 0L, true) --> flatten --> linear 5
+            let cases =
+                [ "ResNet-18", Model.build [ 3; 32; 32 ] (Vision.ResNet.ResNet18 10), [ 1L; 3L; 16L ]
+                  "pools and ReLUs", Model.build [ 3; 15; 15 ] pools, [ 1L; 7L ]
+                  "perceptron", Model.build [ 20 ] (linear 32 --> relu --> dropout 0.5 --> linear 4 --> relu), [ 1L; 9L ] ]
+            for name, model, sizes in cases do
+                let folded = model.ForInference()
+                Expect.stringStarts folded.InferenceEngine "oneDNN" $"{name}: every layer has a oneDNN operation ({folded.InferenceEngine})"
+                for n in sizes do
+                    let x = torch.randn(Array.append [| n |] (Array.ofSeq model.Input))
+                    let original = x.clone()
+                    let predicted = folded.Predict x
+                    Expect.isLessThan (relativeDifference (referenceOutput folded x) predicted) 1e-5 $"{name}, batch {n}: the libtorch path's outputs"
+                    Expect.isTrue (x.equal(original).all().item<bool>()) $"{name}, batch {n}: the caller's batch is unchanged"
+
+        testCase "a model with a layer oneDNN plans lack predicts through libtorch and names the layer" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            let model = Model.build [ 1; 6; 6 ] (conv2d 4 3 --> relu --> flatten --> linear 3 --> softmax)
+            let folded = model.ForInference()
+            Expect.stringStarts folded.InferenceEngine "libtorch" "not oneDNN"
+            Expect.stringContains folded.InferenceEngine "'softmax' at '4'" "the layer and its path"
+            let x = torch.randn(5L, 1L, 6L, 6L)
+            Expect.isLessThan (relativeDifference (referenceOutput model x) (folded.Predict x)) 1e-6 "and it predicts"
+
         testCase "Predict on more samples than one slice gives the outputs of one pass over the whole batch" <| fun () ->
             use scope = torch.NewDisposeScope()
             Seed.set 5
