@@ -59,8 +59,8 @@ let main argv =
         exit 0
     if List.contains "--resnet18-inference" args then
         // One part of the full run, for working on it: ResNet-18 inference against ONNX Runtime.
-        let ours, ort, difference = ResNet.inference rounds
-        printfn "ResNet-18 inference: NeuralVision %.1f img/s, ONNX Runtime %.1f img/s, ratio %.3f (outputs within %.1e)" ours ort (ours / ort) difference
+        let ours, ort, difference, engine = ResNet.inference rounds
+        printfn "ResNet-18 inference: NeuralVision %.1f img/s, ONNX Runtime %.1f img/s, ratio %.3f (outputs within %.1e; %s)" ours ort (ours / ort) difference engine
         exit 0
     if List.contains "--profile" args then
         let passes = option "--rounds" args |> Option.map int |> Option.defaultValue 5
@@ -218,11 +218,15 @@ let main argv =
     let peakA, peakB = peakOf "A", peakOf "B"
     let peakC = if cRuns.IsEmpty then Nullable() else Nullable(median [ for c in cRuns -> c.GetProperty("peak_rss_mib").GetDouble() ])
 
-    // Inference, eval mode, batch 1,000: one unmeasured pass each, then at least 5 alternating passes.
+    // Inference, eval mode, batch 1,000: one unmeasured pass each, then at least 5 alternating passes. A's model as
+    // trained (libtorch) and as a user serves it, rewritten by ForInference (oneDNN plans where the machine has oneDNN).
+    let servedA = modelA.ForInference()
     predictImagesPerSecond modelA test.Inputs |> ignore
+    predictImagesPerSecond servedA test.Inputs |> ignore
     PlainTorchSharp.inference modelB test.Inputs 1000L |> ignore
-    let inference = [ for _ in 1 .. max rounds 5 -> predictImagesPerSecond modelA test.Inputs, PlainTorchSharp.inference modelB test.Inputs 1000L ]
-    let inferenceA, inferenceB = median (List.map fst inference), median (List.map snd inference)
+    let inference = [ for _ in 1 .. max rounds 5 -> predictImagesPerSecond modelA test.Inputs, PlainTorchSharp.inference modelB test.Inputs 1000L, predictImagesPerSecond servedA test.Inputs ]
+    let inferenceA, inferenceB = median [ for a, _, _ in inference -> a ], median [ for _, b, _ in inference -> b ]
+    let servedInferenceA = median [ for _, _, s in inference -> s ]
 
     // ResNet-18: training (3x64x64, batch 32, Adam) against PyTorch, alternating; inference (224x224, batch 16) against ONNX Runtime.
     let resnetRounds =
@@ -233,8 +237,8 @@ let main argv =
               a, c ]
     let resnetA = median (List.map fst resnetRounds)
     let resnetC = match List.choose snd resnetRounds with [] -> None | cs -> Some (median cs)
-    let resnetInferA, resnetInferOrt, resnetDifference = ResNet.inference rounds
-    printfn "  ResNet-18 inference: A %.1f img/s, ONNX Runtime %.1f img/s (outputs within %.1e)" resnetInferA resnetInferOrt resnetDifference
+    let resnetInferA, resnetInferOrt, resnetDifference, resnetEngine = ResNet.inference rounds
+    printfn "  ResNet-18 inference: A %.1f img/s, ONNX Runtime %.1f img/s (outputs within %.1e; %s)" resnetInferA resnetInferOrt resnetDifference resnetEngine
 
     // LeNet training against the FLOP bound: its convolutions' and linear layers' FLOPs per image at its measured
     // images per second, over the machine's measured matrix-multiply speed.
@@ -253,6 +257,7 @@ let main argv =
            mlp_step_vs_pytorch = ratio (mlpA' * 1000.) mlpC
            inference_vs_torchsharp = inferenceA / inferenceB
            inference_vs_pytorch = ratio inferenceA inferenceC
+           served_inference_vs_pytorch = ratio servedInferenceA inferenceC
            rss_growth_20_epochs = rssAfterAll / rssAfterFirst
            pytorch = (match pytorch with Ok env -> (if env.IsEmpty then "python3-torch, reference BLAS" else "python3-torch, OpenBLAS (OpenMP)") | Error why -> $"missing: {why}")
            lenet = {| neuralvision_images_per_s = imagesA; torchsharp_images_per_s = imagesB; pytorch_images_per_s = Option.toNullable imagesC
@@ -263,6 +268,7 @@ let main argv =
                       rounds = rounds; batch = 64 |}
            mlp = {| neuralvision_step_ms = mlpA' * 1000.; torchsharp_step_ms = mlpB' * 1000.; pytorch_step_ms = Option.toNullable mlpC; steps = 2000 |}
            inference = {| neuralvision_images_per_s = inferenceA; torchsharp_images_per_s = inferenceB; pytorch_images_per_s = Option.toNullable inferenceC
+                          neuralvision_served_images_per_s = servedInferenceA; served_engine = servedA.InferenceEngine
                           pytorch_first_pass_images_per_s = Option.toNullable coldInferenceC; batch = 1000 |}
            rss_mib = {| after_epoch_1 = rssAfterFirst; after_epoch_20 = rssAfterAll
                         peak_neuralvision = peakA; peak_torchsharp = peakB; peak_pytorch = peakC |}
@@ -270,7 +276,7 @@ let main argv =
            resnet18_infer_vs_onnxruntime = resnetInferA / resnetInferOrt
            resnet18 = {| train_images_per_s = resnetA; pytorch_train_images_per_s = Option.toNullable resnetC; train_batch = 32; train_input = "3x64x64"
                          infer_images_per_s = resnetInferA; onnxruntime_infer_images_per_s = resnetInferOrt; infer_batch = 16; infer_input = "3x224x224"
-                         largest_output_difference = resnetDifference |}
+                         largest_output_difference = resnetDifference; infer_engine = resnetEngine |}
            lenet_flop_bound_fraction = lenetGflops / matmulGflops
            flop_bound = {| lenet_training_flops_per_image = lenetFlopsPerImage; lenet_training_gflops = lenetGflops; matmul_peak_gflops = matmulGflops |}
            cpu = cpu ()
@@ -282,6 +288,7 @@ let main argv =
     printfn "%-34s %12.0f %12.0f %12s %8.3f %8s" "LeNet training (images/s)" imagesA imagesB (show (Option.toNullable imagesC) "{0:F0}") results.lenet_train_vs_torchsharp (show results.lenet_train_vs_pytorch "{0:F3}")
     printfn "%-34s %12.3f %12.3f %12s %8.3f %8s" "tiny-MLP Adam step (ms)" (mlpA' * 1000.) (mlpB' * 1000.) (show (Option.toNullable mlpC) "{0:F3}") results.mlp_step_vs_torchsharp (show results.mlp_step_vs_pytorch "{0:F3}")
     printfn "%-34s %12.0f %12.0f %12s %8.3f %8s" "inference, batch 1,000 (images/s)" inferenceA inferenceB (show (Option.toNullable inferenceC) "{0:F0}") results.inference_vs_torchsharp (show results.inference_vs_pytorch "{0:F3}")
+    printfn "%-34s %12.0f %12s %12s %8s %8s" "  the same, ForInference (images/s)" servedInferenceA "" "" "" (show results.served_inference_vs_pytorch "{0:F3}")
     printfn "%-34s %12s %12s %12s" "peak RSS, each alone (MiB)" (show peakA "{0:F0}") (show peakB "{0:F0}") (show peakC "{0:F0}")
     printfn "%-34s %12.0f %12.0f  (growth %.3f)" "RSS after epoch 1 / 20 (MiB)" rssAfterFirst rssAfterAll results.rss_growth_20_epochs
     printfn "%-34s %12.0f" "loader, batches of 64 (images/s)" loaderImages

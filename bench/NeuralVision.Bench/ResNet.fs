@@ -47,9 +47,9 @@ let inferenceSetup () =
     Model.build [ 3; 224; 224 ] (Vision.ResNet.ResNet18 1000), torch.randn(16L, 3L, 224L, 224L)
 
 /// Inference on 16 random 3x224x224 images, NeuralVision's Predict on the model rewritten for inference
-/// (`ForInference`: BatchNorm folded into the convolutions, as ONNX Runtime does when it loads a graph) against
-/// ONNX Runtime on the model NeuralVision exported, alternating: (NeuralVision images/s, ONNX Runtime images/s,
-/// largest output difference). Each timed run starts after a pause, so that neither side's worker threads, still
+/// (`ForInference`: BatchNorm folded into the convolutions, as ONNX Runtime does when it loads a graph, and run by
+/// oneDNN plans where the machine has oneDNN) against ONNX Runtime on the model NeuralVision exported, alternating:
+/// (NeuralVision images/s, ONNX Runtime images/s, largest output difference, what ran NeuralVision's predictions). Each timed run starts after a pause, so that neither side's worker threads, still
 /// spinning for work after their last run (ONNX Runtime's and OpenMP's do), take CPU from the other's run.
 let inference (rounds: int) =
     let model, x = inferenceSetup ()
@@ -71,4 +71,4 @@ let inference (rounds: int) =
     let afterPause (run: unit -> float32[]) = Threading.Thread.Sleep 200; seconds (run >> ignore)
     let timed = [ for _ in 1 .. rounds -> afterPause ours, afterPause runOnnx ]
     File.Delete path
-    16. / median (List.map fst timed), 16. / median (List.map snd timed), difference
+    16. / median (List.map fst timed), 16. / median (List.map snd timed), difference, inferenceModel.InferenceEngine
