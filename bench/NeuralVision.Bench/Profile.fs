@@ -66,6 +66,22 @@ let layers (model: Layers.Model) (passes: int) (pass: unit -> unit) =
               BackwardMs = (match backward.TryGetValue path with | true, v -> v / float passes | _ -> 0.) } ]
     { Layers = rows; PassMs = plain; ProfiledPassMs = profiled / float passes }
 
+/// Profiles `passes` predictions of a model that oneDNN plans run, step by step (`Model.ProfilePrediction`): a step is
+/// a row under its layer's path, its kind what it does (a convolution with what is fused into it, a reorder, …).
+let predictionSteps (model: Layers.Model) (passes: int) (batch: torch.Tensor) =
+    let predict () = (use _ = torch.NewDisposeScope() in model.Predict batch |> ignore)
+    predict ()
+    let plain = median [ for _ in 1 .. passes -> seconds predict * 1000. ]
+    let runs = List.init passes (fun _ -> model.ProfilePrediction batch)
+    let rows =
+        runs
+        |> List.collect (fun steps -> [ for i, s in Seq.indexed steps -> (i, s) ])
+        |> List.groupBy fst
+        |> List.map (fun (_, steps) ->
+            let s = snd steps.Head
+            { Path = s.Path; Kind = s.Operation; ForwardMs = (steps |> List.sumBy (fun (_, t) -> t.Milliseconds)) / float passes; BackwardMs = 0. })
+    { Layers = rows; PassMs = plain; ProfiledPassMs = (runs |> List.sumBy (Seq.sumBy (fun t -> t.Milliseconds))) / float passes }
+
 /// The rows summed by kind of layer, slowest first.
 let byKind (rows: LayerTime list) =
     rows

@@ -66,7 +66,10 @@ let main argv =
         let passes = option "--rounds" args |> Option.map int |> Option.defaultValue 5
         let inferenceModel, images = ResNet.inferenceSetup ()
         let inferenceModel = inferenceModel.ForInference()
-        let inference = Profile.layers inferenceModel passes (fun () -> (use _ = torch.NewDisposeScope() in inferenceModel.Predict images |> ignore))
+        printfn "ResNet-18 inference runs on %s" inferenceModel.InferenceEngine
+        let inference =
+            if inferenceModel.InferenceEngine.StartsWith "oneDNN" then Profile.predictionSteps inferenceModel passes images
+            else Profile.layers inferenceModel passes (fun () -> (use _ = torch.NewDisposeScope() in inferenceModel.Predict images |> ignore))
         let trainingModel, step = ResNet.training ()
         let training = Profile.layers trainingModel passes step
         let lenetModel = Model.build [ 1; 28; 28 ] lenet
@@ -77,10 +80,14 @@ let main argv =
         let lenetTraining = Profile.layers lenetModel (passes * 20) lenetStep
         let lenetImages = torch.rand(1000L, 1L, 28L, 28L)
         let lenetInference = Profile.layers lenetModel (passes * 4) (fun () -> (use _ = torch.NewDisposeScope() in lenetModel.Predict lenetImages |> ignore))
+        let lenetServed = lenetModel.ForInference()
+        let lenetServedInference =
+            if lenetServed.InferenceEngine.StartsWith "oneDNN" then Some (Profile.predictionSteps lenetServed (passes * 4) (lenetImages.narrow(0L, 0L, 512L))) else None
         write {| resnet18_inference_16x3x224x224 = Profile.report "ResNet-18 inference, batch 16, 3x224x224" inference
                  resnet18_training_32x3x64x64 = Profile.report "ResNet-18 training step, batch 32, 3x64x64, Adam" training
                  lenet_training_64x1x28x28 = Profile.report "LeNet training step, batch 64, Adam" lenetTraining
                  lenet_inference_1000x1x28x28 = Profile.report "LeNet inference, batch 1,000" lenetInference
+                 lenet_served_inference_512x1x28x28 = lenetServedInference |> Option.map (Profile.report "LeNet inference rewritten by ForInference (oneDNN), one slice of 512") |> Option.toObj
                  passes = passes; threads = torch.get_num_threads (); cpu = cpu () |}
         exit 0
     Seed.set 0

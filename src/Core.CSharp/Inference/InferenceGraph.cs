@@ -11,7 +11,7 @@ internal enum OperationKind { Convolution, InnerProduct, Pooling, Relu, Add, Fla
 /// A convolution or linear layer may carry the operations fused into it: a value added to its output before
 /// the ReLU (<paramref name="Sum"/>, a residual's shortcut) and the ReLU itself.
 /// </summary>
-internal sealed record Operation(OperationKind Kind, IReadOnlyList<int> Inputs, int Output, Layer? Layer = null,
+internal sealed record Operation(OperationKind Kind, string Path, IReadOnlyList<int> Inputs, int Output, Layer? Layer = null,
     Tensor? Weight = null, Tensor? Bias = null, int? Sum = null, bool Relu = false);
 
 /// <summary>
@@ -53,10 +53,10 @@ internal sealed class InferenceGraph
         public readonly List<Operation> Operations = [];
         public readonly List<Shape> Shapes = [input];
 
-        int Emit(OperationKind kind, IReadOnlyList<int> inputs, Shape shape, Layer? layer = null, Tensor? weight = null, Tensor? bias = null)
+        int Emit(OperationKind kind, string path, IReadOnlyList<int> inputs, Shape shape, Layer? layer = null, Tensor? weight = null, Tensor? bias = null)
         {
             Shapes.Add(shape);
-            Operations.Add(new Operation(kind, inputs, Shapes.Count - 1, layer, weight, bias));
+            Operations.Add(new Operation(kind, path, inputs, Shapes.Count - 1, layer, weight, bias));
             return Shapes.Count - 1;
         }
 
@@ -71,18 +71,18 @@ internal sealed class InferenceGraph
                 case Combinator combinator: return combinator.Wire(new Wiring(this, combinator, path), value);
                 case Identity or Dropout or Dropout2d: return value;
                 case Conv2d conv when conv.Groups == 1:
-                    return Emit(OperationKind.Convolution, [value], conv.OutputShape(shape, path), conv, parameters[$"{path}.weight"], parameters.GetValueOrDefault($"{path}.bias"));
+                    return Emit(OperationKind.Convolution, path, [value], conv.OutputShape(shape, path), conv, parameters[$"{path}.weight"], parameters.GetValueOrDefault($"{path}.bias"));
                 case Linear linear when shape.Rank == 1:
-                    return Emit(OperationKind.InnerProduct, [value], linear.OutputShape(shape, path), linear, parameters[$"{path}.weight"], parameters.GetValueOrDefault($"{path}.bias"));
-                case Activation { Kind: ActivationKind.ReLU }: return Emit(OperationKind.Relu, [value], shape);
+                    return Emit(OperationKind.InnerProduct, path, [value], linear.OutputShape(shape, path), linear, parameters[$"{path}.weight"], parameters.GetValueOrDefault($"{path}.bias"));
+                case Activation { Kind: ActivationKind.ReLU }: return Emit(OperationKind.Relu, path, [value], shape);
                 case Pool2d pool when pool.Kind == PoolKind.Max || !pool.CeilMode:
-                    return Emit(OperationKind.Pooling, [value], pool.OutputShape(shape, path), pool);
+                    return Emit(OperationKind.Pooling, path, [value], pool.OutputShape(shape, path), pool);
                 case AdaptiveAvgPool2d { Height: 1, Width: 1 } adaptive:
-                    return Emit(OperationKind.Pooling, [value], adaptive.OutputShape(shape, path), adaptive);
+                    return Emit(OperationKind.Pooling, path, [value], adaptive.OutputShape(shape, path), adaptive);
                 case GlobalAvgPool global:
-                    var pooled = Emit(OperationKind.Pooling, [value], new Shape(shape[0], 1, 1), global);
-                    return Emit(OperationKind.Flatten, [pooled], new Shape(shape[0]));
-                case Flatten when shape.Rank == 3: return Emit(OperationKind.Flatten, [value], new Shape(shape.Elements));
+                    var pooled = Emit(OperationKind.Pooling, path, [value], new Shape(shape[0], 1, 1), global);
+                    return Emit(OperationKind.Flatten, path, [pooled], new Shape(shape[0]));
+                case Flatten when shape.Rank == 3: return Emit(OperationKind.Flatten, path, [value], new Shape(shape.Elements));
                 case Flatten: return value;
                 default: throw Unsupported(layer, path, "has no oneDNN operation here");
             }
@@ -94,11 +94,11 @@ internal sealed class InferenceGraph
             readonly IReadOnlyList<(string Name, Layer Layer)> children = owner.Children;
             public bool Training => false;
             public int Child(int index, int input) => reader.Layer(children[index].Layer, Combinator.ChildPath(path, children, index), input);
-            public int Add(int a, int b) => reader.Emit(OperationKind.Add, [a, b], reader.Shapes[a]);
+            public int Add(int a, int b) => reader.Emit(OperationKind.Add, path, [a, b], reader.Shapes[a]);
             public int Multiply(int a, int b) => throw new UnsupportedLayerException($"'{owner.Describe()}' at '{path}' multiplies values, which these plans do not");
             public int Concat(IReadOnlyList<int> parts) => throw new UnsupportedLayerException($"'{owner.Describe()}' at '{path}' concatenates values, which these plans do not");
             public int Flatten(int value) =>
-                reader.Shapes[value].Rank == 1 ? value : reader.Emit(OperationKind.Flatten, [value], new Shape(reader.Shapes[value].Elements));
+                reader.Shapes[value].Rank == 1 ? value : reader.Emit(OperationKind.Flatten, path, [value], new Shape(reader.Shapes[value].Elements));
         }
     }
 

@@ -23,7 +23,9 @@ internal sealed unsafe class InferencePlan : IDisposable
     public int WinogradConvolutions { get; private set; }
 
     readonly IntPtr engine, stream;
-    readonly List<(IntPtr Primitive, IntPtr Arguments, int Count)> steps = [];
+    readonly List<(IntPtr Primitive, IntPtr Arguments, int Count, string Path, string Kind)> steps = [];
+    // What the next steps belong to, for profiles.
+    string path = "", kind = "";
     readonly List<IntPtr> blocks = [], memories = [], primitives = [], primitiveDescs = [];
     readonly List<Buffer> buffers = [];
     readonly IntPtr inputMemory, outputMemory;
@@ -94,6 +96,7 @@ internal sealed unsafe class InferencePlan : IDisposable
                 var op = graph.Operations[k];
                 var input = op.Inputs[0];
                 var temporaries = new List<Buffer>();
+                (path, kind) = (op.Path, Kind(op));
                 switch (op.Kind)
                 {
                     case OperationKind.Convolution:
@@ -115,7 +118,7 @@ internal sealed unsafe class InferencePlan : IDisposable
                             fixed (long* s = strides, d = dilates, p = padding)
                                 Check(dnnl_dilated_convolution_forward_desc_init(opDesc, ForwardInference, algorithm, src, weights, bias, dst, s, d, p, p), "dnnl_dilated_convolution_forward_desc_init");
                             pd = TryPrimitiveDesc(opDesc, PostOps(op.Sum is not null, op.Relu));
-                            if (pd != IntPtr.Zero) { if (algorithm == ConvolutionWinograd) WinogradConvolutions++; break; }
+                            if (pd != IntPtr.Zero) { if (algorithm == ConvolutionWinograd) { WinogradConvolutions++; kind = kind.Replace("convolution", "convolution (Winograd)"); } break; }
                         }
                         if (pd == IntPtr.Zero) throw new InvalidOperationException($"oneDNN has no convolution for {conv.Describe()} on {inShape}.");
                         var srcMemory = InFormat(input, Copy(dnnl_primitive_desc_query_md(pd, QuerySrc, 0)), temporaries);
@@ -213,6 +216,7 @@ internal sealed unsafe class InferencePlan : IDisposable
                 foreach (var b in temporaries) Release(b);
                 foreach (var v in op.Inputs.Append(op.Sum ?? -1).Where(v => v > 0 && lastRead[v] == k).Distinct()) Release(buffer[v]!);
             }
+            (path, kind) = ("", "reorder to the output");
             var outputDesc = Plain(graph.Shapes[graph.Output]);
             outputMemory = Memory(outputDesc, IntPtr.Zero);
             Reorder(memory[graph.Output], desc[graph.Output], outputMemory, outputDesc);
@@ -311,8 +315,20 @@ internal sealed unsafe class InferencePlan : IDisposable
         return pd;
     }
 
-    void Reorder(IntPtr fromMemory, IntPtr from, IntPtr toMemory, IntPtr to) =>
+    void Reorder(IntPtr fromMemory, IntPtr from, IntPtr toMemory, IntPtr to)
+    {
+        var owner = kind;
+        kind = kind.StartsWith("reorder") ? kind : $"reorder for {owner}";
         Step(ReorderPrimitive(from, to), [new() { Arg = ArgFrom, Memory = fromMemory }, new() { Arg = ArgTo, Memory = toMemory }]);
+        kind = owner;
+    }
+
+    static string Kind(Operation op) => op.Kind switch
+    {
+        OperationKind.Convolution => $"convolution {((Conv2d)op.Layer!).Kernel}x{((Conv2d)op.Layer!).Kernel}" + (op.Sum is null ? "" : " + add") + (op.Relu ? " + ReLU" : ""),
+        OperationKind.InnerProduct => "linear" + (op.Relu ? " + ReLU" : ""),
+        var other => other.ToString().ToLowerInvariant(),
+    };
 
     IntPtr Create(IntPtr pd)
     {
@@ -326,7 +342,7 @@ internal sealed unsafe class InferencePlan : IDisposable
     {
         var block = Block(sizeof(ExecArg) * args.Count);
         for (int i = 0; i < args.Count; i++) ((ExecArg*)block)[i] = args[i];
-        steps.Add((Create(pd), block, args.Count));
+        steps.Add((Create(pd), block, args.Count, path, kind));
     }
 
     void RunNow(IntPtr pd, IntPtr from, IntPtr to)
@@ -341,9 +357,25 @@ internal sealed unsafe class InferencePlan : IDisposable
     {
         Check(dnnl_memory_set_data_handle(inputMemory, (IntPtr)TensorAddress.Of(input)), "dnnl_memory_set_data_handle");
         Check(dnnl_memory_set_data_handle(outputMemory, (IntPtr)TensorAddress.Of(output)), "dnnl_memory_set_data_handle");
-        foreach (var (primitive, args, count) in steps)
+        foreach (var (primitive, args, count, _, _) in steps)
             Check(dnnl_primitive_execute(primitive, stream, count, (ExecArg*)args), "dnnl_primitive_execute");
         Check(dnnl_stream_wait(stream), "dnnl_stream_wait");
+    }
+
+    /// <summary>Runs the plan as <see cref="Run"/> does, timing each step: (layer path, what the step does, milliseconds).</summary>
+    public IReadOnlyList<(string Path, string Kind, double Milliseconds)> Profile(Tensor input, Tensor output)
+    {
+        Check(dnnl_memory_set_data_handle(inputMemory, (IntPtr)TensorAddress.Of(input)), "dnnl_memory_set_data_handle");
+        Check(dnnl_memory_set_data_handle(outputMemory, (IntPtr)TensorAddress.Of(output)), "dnnl_memory_set_data_handle");
+        var times = new List<(string, string, double)>();
+        foreach (var (primitive, args, count, stepPath, stepKind) in steps)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Check(dnnl_primitive_execute(primitive, stream, count, (ExecArg*)args), "dnnl_primitive_execute");
+            Check(dnnl_stream_wait(stream), "dnnl_stream_wait");
+            times.Add((stepPath, stepKind, clock.Elapsed.TotalMilliseconds));
+        }
+        return times;
     }
 
     bool disposed;

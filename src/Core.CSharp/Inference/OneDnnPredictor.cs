@@ -7,7 +7,8 @@ namespace NeuralVision.Inference;
 /// <summary>
 /// Prediction through oneDNN for a model rewritten for inference (<see cref="Model.ForInference"/>): its graph is
 /// read once, and a plan (<see cref="InferencePlan"/>) is made for each batch size it meets (the last few kept).
-/// Batches go through in slices whose activations fit <see cref="MemoryBudget"/>.
+/// Batches go through in slices whose activations fit <see cref="MemoryBudget"/>. Not for several threads at once:
+/// a plan's buffers are its own, so predictions take turns.
 /// </summary>
 internal sealed class OneDnnPredictor : IDisposable
 {
@@ -21,8 +22,12 @@ internal sealed class OneDnnPredictor : IDisposable
     readonly List<InferencePlan> plans = [];
     readonly object running = new();
 
-    /// <summary>The most samples one plan runs at once.</summary>
-    public long Slice { get; }
+    /// <summary>
+    /// The most samples one plan runs at once: as many as the activation buffers of a one-sample plan fit into
+    /// <see cref="MemoryBudget"/> that many times, at most <see cref="Model.PredictionSlice"/>.
+    /// </summary>
+    public long Slice => slice ??= Math.Clamp(MemoryBudget / Math.Max(1, PlanFor(1).BufferBytes), 1, Model.PredictionSlice);
+    long? slice;
 
     /// <summary>What runs the predictions, for <see cref="Model.InferenceEngine"/>.</summary>
     public string Description { get; }
@@ -31,9 +36,6 @@ internal sealed class OneDnnPredictor : IDisposable
     {
         (this.graph, this.input, this.output) = (graph, input, output);
         (engine, stream) = OneDnn.CreateEngine();
-        // Every value's bytes per sample bound what a plan holds (buffers are shared, so it holds less).
-        var bytesPerSample = 4 * graph.Shapes.Sum(s => s.Elements);
-        Slice = Math.Clamp(MemoryBudget / Math.Max(1, bytesPerSample), 1, Model.PredictionSlice);
         var fused = graph.Operations.Count(o => o.Sum is not null || o.Relu);
         Description = $"oneDNN {OneDnn.VersionText}: {graph.Operations.Count} operations ({fused} with a fused add or ReLU), 3×3 stride-1 convolutions by Winograd's algorithm";
     }
@@ -67,6 +69,19 @@ internal sealed class OneDnnPredictor : IDisposable
                 PlanFor(count).Run(x.narrow(0, start, count), result.narrow(0, start, count));
             }
             return result.MoveToOuterDisposeScope();
+        }
+    }
+
+    /// <summary>One pass over a batch of at most <see cref="Slice"/> samples, each step timed.</summary>
+    public IReadOnlyList<(string Path, string Kind, double Milliseconds)> Profile(Tensor batch)
+    {
+        lock (running)
+        {
+            using var scope = NewDisposeScope();
+            var x = batch.contiguous();
+            if (x.shape[0] > Slice) throw new ArgumentException($"a profile takes one slice: at most {Slice} samples, not {x.shape[0]}.");
+            OneDnn.omp_set_num_threads(get_num_threads());
+            return PlanFor(x.shape[0]).Profile(x, empty([x.shape[0], .. output], float32));
         }
     }
 

@@ -11,6 +11,12 @@ namespace NeuralVision.Layers;
 /// <param name="Value">The tensor itself (the model's own, not a copy).</param>
 public sealed record NamedTensor(string Path, Tensor Value);
 
+/// <summary>One step of a prediction and its time (<see cref="Model.ProfilePrediction"/>).</summary>
+/// <param name="Path">The layer it computes (a reorder: the layer it prepares for).</param>
+/// <param name="Operation">What it does, e.g. <c>convolution (Winograd) 3x3 + add + ReLU</c>.</param>
+/// <param name="Milliseconds">How long it took.</param>
+public sealed record OperationTime(string Path, string Operation, double Milliseconds);
+
 /// <summary>
 /// A layer value built against an input shape: every size inferred and checked, the TorchSharp
 /// module created (parameters initialised as PyTorch does) on a device. The module is the mutable
@@ -146,6 +152,17 @@ public sealed class Model
         folded.InferenceEngine = predictor?.Description ?? $"libtorch ({whyNot})";
         return folded;
     }
+
+    /// <summary>
+    /// Where <see cref="Predict"/> spends its time on <paramref name="batch"/> when oneDNN plans run it: one pass, each
+    /// step timed (its layer path, what it does — a convolution with what is fused into it, a pool, a reorder between
+    /// memory formats — and milliseconds), as ONNX Runtime's profiler reports a run. A model predicted through libtorch
+    /// is profiled per layer with forward hooks instead (<c>./nv bench profile</c>).
+    /// </summary>
+    public IReadOnlyList<OperationTime> ProfilePrediction(Tensor batch) =>
+        predictor is not null && predictor.Takes(batch)
+            ? predictor.Profile(batch).Select(t => new OperationTime(t.Path, t.Kind, t.Milliseconds)).ToList()
+            : throw new InvalidOperationException($"this model predicts through {InferenceEngine}, which has no per-step profile; time its layers with forward hooks.");
 
     // Prediction through oneDNN plans, for a model made by ForInference when every layer has a oneDNN operation.
     Inference.OneDnnPredictor? predictor;
