@@ -213,14 +213,16 @@ let inferenceTests =
             Seed.set 6
             // ResNet-18 (Winograd convolutions, residual adds and ReLUs fused into them, projections, a 7x7 stem, global
             // pooling); ReLUs that cannot be fused (on the input, after a pool), pools with padding and in ceil mode, an
-            // average pool; a perceptron on vectors. Batch sizes 1 and odd, each with a plan of its own.
+            // average pool; a perceptron on vectors, and one on images (the caller's batch flattened). Batch sizes 1 and
+            // odd, each with a plan of its own.
             let pools =
                 relu --> conv2dSame 16 3 --> relu --> Layers.Pool2d(Layers.PoolKind.Max, 3L, 2L, 1L, true) --> relu
                 --> conv2d 8 3 --> avgPool 2 --> Layers.Pool2d(Layers.PoolKind.Max, 2L, 1L, 0L, true) --> flatten --> linear 5
             let cases =
                 [ "ResNet-18", Model.build [ 3; 32; 32 ] (Vision.ResNet.ResNet18 10), [ 1L; 3L; 16L ]
                   "pools and ReLUs", Model.build [ 3; 15; 15 ] pools, [ 1L; 7L ]
-                  "perceptron", Model.build [ 20 ] (linear 32 --> relu --> dropout 0.5 --> linear 4 --> relu), [ 1L; 9L ] ]
+                  "perceptron", Model.build [ 20 ] (linear 32 --> relu --> dropout 0.5 --> linear 4 --> relu), [ 1L; 9L ]
+                  "perceptron on images", Model.build [ 1; 6; 6 ] (flatten --> linear 16 --> relu --> linear 3), [ 2L ] ]
             for name, model, sizes in cases do
                 let folded = model.ForInference()
                 Expect.stringStarts folded.InferenceEngine "oneDNN" $"{name}: every layer has a oneDNN operation ({folded.InferenceEngine})"

@@ -80,6 +80,9 @@ internal sealed unsafe class InferencePlan : IDisposable
                 buffer[value]!.Users++;
                 memory[value] = Memory(d, buffer[value]!.Pointer);
             }
+            // Whether step k may write over `value`: nothing reads it after k, no other live value shares its buffer (a
+            // flattened view), and it is not the caller's batch.
+            bool Overwritable(int value, int k) => value != 0 && lastRead[value] == k && buffer[value]!.Users == 1;
             // The memory of `value` in format `wanted`: itself, or a reordered copy in a buffer freed after this step.
             IntPtr InFormat(int value, IntPtr wanted, List<Buffer> temporaries)
             {
@@ -127,8 +130,8 @@ internal sealed unsafe class InferencePlan : IDisposable
                         if (op.Sum is { } sum)
                         {
                             // oneDNN adds into what the output buffer holds: the shortcut's own buffer when nothing reads
-                            // it later (and it is not the caller's batch), else a copy of it.
-                            if (sum != 0 && lastRead[sum] == k && dnnl_memory_desc_equal(desc[sum], dstDesc) != 0) Alias(op.Output, dstDesc, sum);
+                            // it later, else a copy of it.
+                            if (Overwritable(sum, k) && dnnl_memory_desc_equal(desc[sum], dstDesc) != 0) Alias(op.Output, dstDesc, sum);
                             else { Place(op.Output, dstDesc); Reorder(memory[sum], desc[sum], memory[op.Output], dstDesc); }
                         }
                         else Place(op.Output, dstDesc);
@@ -182,7 +185,7 @@ internal sealed unsafe class InferencePlan : IDisposable
                         var opDesc = Block(OpDescSize);
                         Check(dnnl_eltwise_forward_desc_init(opDesc, ForwardInference, EltwiseRelu, desc[input], 0, 0), "dnnl_eltwise_forward_desc_init");
                         var pd = PrimitiveDesc(opDesc, IntPtr.Zero);
-                        if (input != 0 && lastRead[input] == k) Alias(op.Output, desc[input], input);
+                        if (Overwritable(input, k)) Alias(op.Output, desc[input], input);
                         else Place(op.Output, desc[input]);
                         Step(pd, [new() { Arg = ArgSrc, Memory = memory[input] }, new() { Arg = ArgDst, Memory = memory[op.Output] }]);
                         break;
@@ -204,7 +207,7 @@ internal sealed unsafe class InferencePlan : IDisposable
                         var flat = Block(MemoryDescSize);
                         long[] dims = [batch, graph.Shapes[op.Output][0]];
                         fixed (long* d = dims) Check(dnnl_memory_desc_reshape(flat, plain, 2, d), "dnnl_memory_desc_reshape");
-                        if (dnnl_memory_desc_equal(desc[input], plain) != 0) Alias(op.Output, flat, input);
+                        if (input != 0 && dnnl_memory_desc_equal(desc[input], plain) != 0) Alias(op.Output, flat, input);
                         else
                         {
                             Place(op.Output, flat);
