@@ -37,7 +37,8 @@ internal sealed class OneDnnPredictor : IDisposable
         (this.graph, this.input, this.output) = (graph, input, output);
         (engine, stream) = OneDnn.CreateEngine();
         var fused = graph.Operations.Count(o => o.Sum is not null || o.Relu);
-        Description = $"oneDNN {OneDnn.VersionText}: {graph.Operations.Count} operations ({fused} with a fused add or ReLU), 3×3 stride-1 convolutions by Winograd's algorithm";
+        var winograd = graph.Operations.Count(o => o.Layer is Conv2d { Kernel: 3, Stride: 1, Dilation: 1 });
+        Description = $"oneDNN {OneDnn.VersionText}: {graph.Operations.Count} operations ({fused} with a fused add or ReLU; {winograd} 3×3 stride-1 convolutions, by Winograd's algorithm where oneDNN has it)";
     }
 
     /// <summary>A predictor for a model in evaluation mode on the CPU, or null and why not.</summary>
