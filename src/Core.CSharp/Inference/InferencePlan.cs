@@ -57,8 +57,7 @@ internal sealed unsafe class InferencePlan : IDisposable
                 if (found is not null) free.Remove(found);
                 else
                 {
-                    found = new Buffer((IntPtr)NativeMemory.AlignedAlloc((nuint)size, 64), size);
-                    buffers.Add(found);
+                    found = Allocate(size);
                     BufferBytes += size;
                 }
                 found.Users++;
@@ -136,7 +135,7 @@ internal sealed unsafe class InferencePlan : IDisposable
                         }
                         else Place(op.Output, dstDesc);
                         var args = new List<ExecArg> { new() { Arg = ArgSrc, Memory = srcMemory }, new() { Arg = ArgWeights, Memory = packed }, new() { Arg = ArgDst, Memory = memory[op.Output] } };
-                        if (op.Bias is not null) args.Add(new() { Arg = ArgBias, Memory = UserMemory(op.Bias) });
+                        if (op.Bias is not null) args.Add(new() { Arg = ArgBias, Memory = UserMemory(op.Bias).Memory });
                         Step(pd, args);
                         break;
                     }
@@ -153,7 +152,7 @@ internal sealed unsafe class InferencePlan : IDisposable
                         var packed = Packed(op.Weight!, Copy(dnnl_primitive_desc_query_md(pd, QueryWeights, 0)));
                         Place(op.Output, Copy(dnnl_primitive_desc_query_md(pd, QueryDst, 0)));
                         var args = new List<ExecArg> { new() { Arg = ArgSrc, Memory = srcMemory }, new() { Arg = ArgWeights, Memory = packed }, new() { Arg = ArgDst, Memory = memory[op.Output] } };
-                        if (op.Bias is not null) args.Add(new() { Arg = ArgBias, Memory = UserMemory(op.Bias) });
+                        if (op.Bias is not null) args.Add(new() { Arg = ArgBias, Memory = UserMemory(op.Bias).Memory });
                         Step(pd, args);
                         break;
                     }
@@ -264,22 +263,26 @@ internal sealed unsafe class InferencePlan : IDisposable
     }
 
     // A parameter tensor (contiguous, kept alive by the graph) as oneDNN memory in its own plain format.
-    IntPtr UserMemory(Tensor tensor)
+    (IntPtr Memory, IntPtr Desc) UserMemory(Tensor tensor)
     {
         var tag = tensor.dim() switch { 1 => TagA, 2 => TagAb, 4 => TagAbcd, _ => throw new ArgumentException($"a parameter of {tensor.dim()} dimensions") };
-        return Memory(Desc(tensor.shape, tag), (IntPtr)TensorAddress.Of(tensor));
+        var desc = Desc(tensor.shape, tag);
+        return (Memory(desc, (IntPtr)TensorAddress.Of(tensor)), desc);
+    }
+
+    // Native memory the plan owns until it is disposed.
+    Buffer Allocate(long size)
+    {
+        var b = new Buffer((IntPtr)NativeMemory.AlignedAlloc((nuint)size, 64), size);
+        buffers.Add(b);
+        return b;
     }
 
     // Weights reordered once into the format their primitive reads.
     IntPtr Packed(Tensor weight, IntPtr format)
     {
-        var user = UserMemory(weight);
-        var packed = Memory(format, IntPtr.Zero);
-        var size = (long)dnnl_memory_desc_get_size(format);
-        var b = new Buffer((IntPtr)NativeMemory.AlignedAlloc((nuint)size, 64), size);
-        buffers.Add(b);
-        Check(dnnl_memory_set_data_handle(packed, b.Pointer), "dnnl_memory_set_data_handle");
-        var userDesc = Desc(weight.shape, weight.dim() == 4 ? TagAbcd : TagAb);
+        var (user, userDesc) = UserMemory(weight);
+        var packed = Memory(format, Allocate((long)dnnl_memory_desc_get_size(format)).Pointer);
         RunNow(ReorderPrimitive(userDesc, format), user, packed);
         return packed;
     }
