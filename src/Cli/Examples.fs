@@ -25,6 +25,10 @@ let find (root: string) (topic: string) =
 let runOne (script: string) (quick: bool) =
     let info = ProcessStartInfo("dotnet", UseShellExecute = false, RedirectStandardOutput = true)
     for a in [ "fsi"; "--quiet"; script ] @ (if quick then [ "quick" ] else []) do info.ArgumentList.Add a
+    // The runtime settings nv itself runs with (Directory.Build.targets: no background re-compiling or GC thread
+    // taking a core from libtorch's OpenMP threads), unless the caller chose otherwise.
+    for name in [ "DOTNET_TieredCompilation"; "DOTNET_gcConcurrent" ] do
+        if not (info.Environment.ContainsKey name) then info.Environment[name] <- "0"
     let clock = Stopwatch.StartNew()
     use p = Process.Start info
     let mutable last = ""

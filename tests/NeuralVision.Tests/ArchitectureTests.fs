@@ -71,6 +71,14 @@ let tests =
                     .ShouldNot().HaveDependencyOnAny(layers |> List.map (fun l -> $"NeuralVision.{l}") |> Array.ofList).GetResult()
             Expect.isTrue result.IsSuccessful $"root types using a folder: {result.FailingTypeNames}"
         }
+        test "programs run without tiered re-compiling or a background GC thread, which stall OpenMP's split operations (Directory.Build.targets)" {
+            Expect.equal (AppContext.GetData "System.Runtime.TieredCompilation") (box "false") "this test process compiles each method once"
+            Expect.equal Runtime.GCSettings.LatencyMode Runtime.GCLatencyMode.Batch "and collects without a background thread"
+            let nvConfig = Path.Combine(Repo.root.Value, "src", "Cli", "bin", Repo.configuration, "net10.0", "nv.runtimeconfig.json")
+            let properties = Text.Json.JsonDocument.Parse(File.ReadAllText nvConfig).RootElement.GetProperty("runtimeOptions").GetProperty("configProperties")
+            for name in [ "System.Runtime.TieredCompilation"; "System.GC.Concurrent" ] do
+                Expect.isFalse (properties.GetProperty(name).GetBoolean()) $"nv's {name}"
+        }
         test "the README declares the same order" {
             let readme = File.ReadAllText(Path.Combine(Repo.root.Value, "README.md"))
             Expect.stringContains readme ("Native → Tensors → Distributed → Layers → Losses → Optim → Data → Training → Vision → Plot") "the README's Layout section states the order the test enforces"
