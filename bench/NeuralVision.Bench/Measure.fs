@@ -40,6 +40,18 @@ let peakRssMiB () =
         |> Option.map (fun l -> float (l.Split(' ', System.StringSplitOptions.RemoveEmptyEntries).[1]) / 1024.)
         |> Option.defaultValue nan
 
+/// CPU time the hypervisor gave to others so far (steal) and all CPU time so far, in clock ticks, from /proc/stat; (0, 0)
+/// where there is none. On a shared virtual machine every side of a run slows while it steals.
+let cpuTicks () =
+    if not (System.IO.File.Exists "/proc/stat") then 0L, 0L
+    else
+        // cpu  user nice system idle iowait irq softirq steal …
+        let fields = (System.IO.File.ReadLines "/proc/stat" |> Seq.head).Split(' ', System.StringSplitOptions.RemoveEmptyEntries).[1..8] |> Array.map int64
+        fields.[7], Array.sum fields
+
+/// Slowest round over fastest: near 1 when a side ran steadily; far above it, the run's ratios for that side are not to be trusted.
+let spread (values: float list) = List.max values / List.min values
+
 /// The CPU these figures come from: its model name and the vector instruction sets it has (speed depends on them).
 let cpu () =
     let info = if System.IO.File.Exists "/proc/cpuinfo" then System.IO.File.ReadAllLines "/proc/cpuinfo" else [||]

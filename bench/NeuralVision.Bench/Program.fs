@@ -135,6 +135,7 @@ let main argv =
                  training_images_per_s = training; loader_vs_training = plain / training; rounds = rounds |}
         exit 0
     printfn "LeNet (ReLU, max-pool) on Fashion-MNIST, batch 64, Adam 1e-3; %d rounds, A and B alternating; %d threads" rounds (torch.get_num_threads ())
+    let steal0, ticks0 = cpuTicks ()
 
     // Memory first, before anything else has run: 20 epochs of A on a fresh model, RSS after epoch 20 against after epoch 1.
     let memoryModel = Model.build [ 1; 28; 28 ] lenet
@@ -257,6 +258,8 @@ let main argv =
         let ms = times |> Seq.map (fun t -> t * 1000.) |> Array.ofSeq
         {| p50 = percentile 50. ms; p90 = percentile 90. ms; p99 = percentile 99. ms |}
     let ratio (a: float) (b: float option) = match b with Some v -> Nullable(a / v) | None -> Nullable()
+    let steal1, ticks1 = cpuTicks ()
+    let optionalSpread values = match values with [] -> Nullable() | vs -> Nullable(spread vs)
     let results =
         {| lenet_train_vs_torchsharp = imagesA / imagesB
            lenet_train_vs_pytorch = ratio imagesA imagesC
@@ -287,6 +290,11 @@ let main argv =
            lenet_flop_bound_fraction = lenetGflops / matmulGflops
            flop_bound = {| lenet_training_flops_per_image = lenetFlopsPerImage; lenet_training_gflops = lenetGflops; matmul_peak_gflops = matmulGflops |}
            cpu = cpu ()
+           // How steady the machine was: the share of CPU time the hypervisor took, and each side's rounds.
+           steadiness = {| cpu_steal_fraction = (if ticks1 > ticks0 then float (steal1 - steal0) / float (ticks1 - ticks0) else 0.)
+                           lenet_round_spread = {| neuralvision = spread timesA; torchsharp = spread timesB
+                                                   pytorch = optionalSpread [ for c in cRuns -> c.GetProperty("images_per_s").GetDouble() ] |}
+                           resnet18_train_round_spread = {| neuralvision = spread (List.map fst resnetRounds); pytorch = optionalSpread (List.choose snd resnetRounds) |} |}
            loader_images_per_s = loaderImages
            threads = torch.get_num_threads () |}
     let show (v: Nullable<float>) format = if v.HasValue then String.Format(format, v.Value) else "missing"
@@ -303,5 +311,9 @@ let main argv =
     printfn "%-34s %12.1f %12s %12.1f %8s %8.3f  (C: ONNX Runtime)" "ResNet-18 inference (images/s)" resnetInferA "" resnetInferOrt "" results.resnet18_infer_vs_onnxruntime
     printfn "%-34s %12.1f  (%.2f MFLOP per image; matmul peak %.1f GFLOP/s; fraction %.3f)" "LeNet training (GFLOP/s)" lenetGflops (lenetFlopsPerImage / 1e6) matmulGflops results.lenet_flop_bound_fraction
     printfn "%-34s %s (%s)" "CPU" results.cpu.model (String.Join(" ", results.cpu.vector_extensions))
+    let st = results.steadiness
+    printfn "%-34s %.1f %% of CPU time taken by the host; slowest/fastest round: LeNet A %.2f B %.2f C %s, ResNet-18 training A %.2f C %s" "steadiness"
+        (100. * st.cpu_steal_fraction) st.lenet_round_spread.neuralvision st.lenet_round_spread.torchsharp (show st.lenet_round_spread.pytorch "{0:F2}")
+        st.resnet18_train_round_spread.neuralvision (show st.resnet18_train_round_spread.pytorch "{0:F2}")
     write results
     0
