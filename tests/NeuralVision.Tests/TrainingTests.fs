@@ -107,8 +107,8 @@ let courseReplayTests =
 /// allocation budget, which a test run alone first fills during the measured steps (+36–40 MiB on a 2-core Xeon,
 /// none with DOTNET_GCgen0size=0x400000), and what the allocator keeps for reuse. The warm-up is long enough for
 /// the runtime's own one-time native allocations (JIT): after 100 steps, +8–9 MiB still came during the measure.
-/// Programs here run without tiered compilation (Directory.Build.targets), whose background re-compiling moved this count by 1–2 MiB
-/// either way thousands of steps in; the methods compiled during the steps are reported with the growth.
+/// Programs here run without tiered compilation (Directory.Build.targets), whose background re-compiling moved this
+/// count by 1–2 MiB either way thousands of steps in; the methods compiled during the steps are reported with the growth.
 let private growth (steps: int) (step: unit -> unit) =
     let inUse () = Native.NativeAllocator.BytesInUse() |> Option.ofNullable |> Option.defaultWith (fun () -> failwith "this test needs glibc's mallinfo2")
     let compiled () = Runtime.JitInfo.GetCompiledMethodCount(false)
