@@ -110,4 +110,47 @@ let private scheduleTests =
         }
     ]
 
-let tests = testList "optimisers" [ pathTests; valueTests; scheduleTests ]
+/// Adam's step as the library runs it (FusedAdam: three passes over memory) against TorchSharp's own, on float32
+/// weights: model a is 500 → 300, 150,300 weights, more than one thread's share and not a whole number of vectors.
+let private fusedAdamTests =
+    testList "Adam's fused step" [
+        for decay, twoRates in [ 0.0, false; 0.01, false; 0.0, true ] do
+            let name = $"float32 weights move bit for bit as under TorchSharp's Adam (weight decay {decay}" + (if twoRates then ", a group at its own rate" else "") + "; 30 steps)"
+            test name {
+                let steps = 30
+                // No seeding (tests beside this one draw from the same generator): the hand-made modules copy the model's start.
+                let x, y = torch.randn(64L, 500L), torch.randn(64L, 10L)
+                let model = NeuralVision.Model.build [ 500 ] (NeuralVision.Layers.Sequence.Of(NeuralVision.Layers.Net.Named("a", NeuralVision.Layers.Net.Linear 300L), NeuralVision.Layers.Net.Named("b", NeuralVision.Layers.Net.Linear 10L)))
+                let a, b = torch.nn.Linear(500L, 300L), torch.nn.Linear(300L, 10L)
+                let pairs () =
+                    let ours = model.Parameters |> Seq.map (fun p -> p.Path, p.Value) |> Map.ofSeq
+                    let names = String.Join(", ", ours.Keys)
+                    [ for path, theirs in [ "a.weight", a.weight; "a.bias", a.bias; "b.weight", b.weight; "b.bias", b.bias ] ->
+                          Expect.isTrue (ours.ContainsKey path) $"the model has {path} (it has {names})"
+                          path, ours.[path], theirs ]
+                do
+                    use noGrad = torch.no_grad()
+                    for _, ours, theirs in pairs () do theirs.copy_(ours) |> ignore
+                let start = a.weight.detach().clone()
+                let rates = if twoRates then [| struct ("a", 0.02); struct ("", 0.01) |] else null
+                let mutable state = NeuralVision.Training.Train.Start(model, Adam(0.01, WeightDecay = decay), NeuralVision.Losses.Loss.Mse(), groups = rates)
+                for _ in 1 .. steps do state <- NeuralVision.Training.Train.Step(state, new NeuralVision.Data.Batch(x, y))
+                // The same by hand, with TorchSharp's Adam.
+                let group (parameters: seq<Modules.Parameter>) (lr: float) = Modules.Adam.ParamGroup(parameters, lr, 0.9, 0.999, 1e-8, decay, false)
+                let groups =
+                    if twoRates then [ group (a.parameters()) 0.02; group (b.parameters()) 0.01 ]
+                    else [ group (Seq.append (a.parameters()) (b.parameters())) 0.01 ]
+                use reference = new Modules.Adam(groups, 0.01, 0.9, 0.999, 1e-8, decay, false)
+                for _ in 1 .. steps do
+                    use scope = torch.NewDisposeScope()
+                    reference.zero_grad()
+                    torch.nn.functional.mse_loss(b.forward(a.forward(x)), y).backward()
+                    reference.step() |> ignore
+                for path, ours, theirs in pairs () do
+                    let differing = ours.ne(theirs).sum().item<int64>()
+                    Expect.equal differing 0L $"{path}: elements that differ from TorchSharp's Adam, of {theirs.numel()}"
+                Expect.isGreaterThan (a.weight.detach().sub(start).abs().max().item<float32>()) 1e-3f "the weights moved"
+            }
+    ]
+
+let tests = testList "optimisers" [ pathTests; valueTests; fusedAdamTests; scheduleTests ]

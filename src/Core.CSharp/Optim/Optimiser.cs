@@ -104,7 +104,7 @@ public sealed record Adam(double Lr = 1e-3, double Beta1 = 0.9, double Beta2 = 0
     /// <inheritdoc/>
     public override Optimiser WithLearningRate(double lr) => this with { Lr = lr };
     internal override optim.Optimizer CreateUpdater(IReadOnlyList<(IEnumerable<Parameter> Parameters, double Lr)> groups) =>
-        optim.Adam(groups.Select(g => new TorchSharp.Modules.Adam.ParamGroup(g.Parameters, g.Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad)), Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad);
+        new FusedAdam(groups.Select(g => new TorchSharp.Modules.Adam.ParamGroup(g.Parameters, g.Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad)), Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad);
 }
 
 /// <summary>AdamW: Adam with decoupled weight decay (PyTorch's default decay 0.01).</summary>

@@ -74,12 +74,23 @@ public static class Checkpoint
         {
             writer.Write(Magic);
             writer.Write(Version);
-            writer.Write(JsonSerializer.Serialize(new Header(state.Epoch, state.Step, state.LastLoss, state.Updater.GetType().Name, state.Model.Spec.ToString())));
+            writer.Write(JsonSerializer.Serialize(new Header(state.Epoch, state.Step, state.LastLoss, UpdateRule(state.Updater), state.Model.Spec.ToString())));
             state.Model.Module.save(writer);
             ((OptimizerHelper)state.Updater).save_state_dict(writer);
             using var rng = get_rng_state();
             rng.Save(writer);
         });
+    }
+
+    /// <summary>
+    /// The update rule as TorchSharp names it ("Adam"), whose state the file holds: an updater of ours that only
+    /// computes a TorchSharp rule faster (<see cref="Optim.FusedAdam"/>) keeps its state and its name.
+    /// </summary>
+    static string UpdateRule(optim.Optimizer updater)
+    {
+        var type = updater.GetType();
+        while (type.Assembly != typeof(OptimizerHelper).Assembly && type.BaseType is { } parent) type = parent;
+        return type.Name;
     }
 
     /// <summary>
@@ -96,8 +107,8 @@ public static class Checkpoint
             var version = reader.ReadInt32();
             if (version != Version) throw new InvalidDataException($"it has format version {version}; this library reads {Version}");
             header = JsonSerializer.Deserialize<Header>(reader.ReadString()) ?? throw new InvalidDataException("its header is empty");
-            if (header.Optimizer != fresh.Updater.GetType().Name)
-                throw new CheckpointException($"{path} holds a {header.Optimizer} state but the run uses {fresh.Updater.GetType().Name}; resume with the same optimiser.");
+            if (header.Optimizer != UpdateRule(fresh.Updater))
+                throw new CheckpointException($"{path} holds a {header.Optimizer} state but the run uses {UpdateRule(fresh.Updater)}; resume with the same optimiser.");
             fresh.Model.Module.load(reader);
             // Outside any dispose scope: restored optimiser buffers must outlive this call (see TorchSharp's OptimizerHelper).
             ((OptimizerHelper)fresh.Updater).load_state_dict(reader);
