@@ -159,6 +159,35 @@ let maxPoolTests =
                 let channelsLast = (use _ = torch.no_grad() in model.Forward(values.permute(0L, 2L, 3L, 1L).contiguous().permute(0L, 3L, 1L, 2L)))
                 let same (a: torch.Tensor) (b: torch.Tensor) = a.shape = b.shape && a.equal(b).all().item<bool>()
                 same outOurs outTheirs && same ours.grad theirs.grad && same inference outTheirs && same channelsLast outTheirs)
+        // Training's 2×2 pools over fewer than 16 channels find their maxima eight windows at a time (WindowArgmax):
+        // rows of every width (whole eights, overlapping eights, under eight), ties, NaN and -inf.
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 } "2x2 windows in training: values and gradients, NaN and -inf included" <|
+            Prop.forAll (Arb.fromGen (gen {
+                let! n = Gen.choose (1, 3)
+                let! c = Gen.choose (1, 15)
+                let! h = Gen.choose (2, 21)
+                let! w = Gen.choose (2, 41)
+                let! seed = Gen.choose (0, 10000)
+                return n, c, h, w, seed })) (fun (n, c, h, w, seed) ->
+                use scope = torch.NewDisposeScope()
+                let model = Model.build [ c; h; w ] (maxPool 2)
+                let generator = new torch.Generator(uint64 seed)
+                let shape = [| int64 n; int64 c; int64 h; int64 w |]
+                let special = torch.rand(shape, generator = generator)
+                let values =
+                    torch.randint(-3L, 4L, shape, generator = generator).to_type(torch.float32)
+                        .masked_fill(special.lt(torch.tensor 0.03f), TorchSharp.Scalar.op_Implicit Single.NaN)
+                        .masked_fill(special.gt(torch.tensor 0.97f), TorchSharp.Scalar.op_Implicit Single.NegativeInfinity)
+                let ours, theirs = values.clone().requires_grad_(true), values.clone().requires_grad_(true)
+                let outOurs = model.Forward ours
+                let outTheirs = torch.nn.functional.max_pool2d(theirs, 2L, 2L)
+                let weights = torch.randn(outTheirs.shape, generator = generator)
+                outOurs.mul(weights).sum().backward()
+                outTheirs.mul(weights).sum().backward()
+                // Equal where both are numbers, NaN where either is NaN.
+                let same (a: torch.Tensor) (b: torch.Tensor) =
+                    a.shape = b.shape && (a.eq(b).logical_or(a.isnan().logical_and(b.isnan()))).all().item<bool>()
+                same outOurs outTheirs && same ours.grad theirs.grad)
     ]
 
 /// The largest difference between two outputs, relative to the largest value of the first.
