@@ -12,15 +12,13 @@ namespace NeuralVision.Layers;
 /// <remarks>
 /// Training needs the indices (the backward pass sends each window's gradient to its maximum). libtorch's
 /// kernel for [N, C, H, W] is scalar and its channels-last one needs each plane transposed there and back:
-/// 0.85 ms for LeNet's first pool at batch 64 (64 × 6 planes of 28×28), a tenth of a training step. A loop
-/// written for the 2×2 window, the pool of LeNet, VGG and U-Net, finds them without moving the planes; the
-/// gradient then flows through a gather at these indices, as before.
+/// LeNet's first pool at batch 64 (64 × 6 planes of 28×28) took 0.85 ms forward with gradients, a tenth of a
+/// training step. A loop written for the 2×2 window, the pool of LeNet, VGG and U-Net, finds them without moving
+/// the planes, eight windows at a time; the gradient then flows through a gather at these indices, as before.
+/// Measured on that pool (200 calls, medians): forward 0.85 → 0.39 ms, forward and backward 1.51 → 1.00 ms.
 /// </remarks>
 internal static unsafe class WindowArgmax
 {
-    // Windows per thread below which one thread does all: starting a second costs more than it saves.
-    const long WindowsPerTask = 1 << 14;
-
     /// <summary>
     /// For contiguous float32 CPU <paramref name="planes"/> [P, H, W]: [P, OH·OW] int64 positions within each
     /// plane (row · W + column) of each 2×2 window's maximum.
@@ -33,9 +31,9 @@ internal static unsafe class WindowArgmax
         long oh = h / 2, ow = w / 2;
         var indices = empty(count, oh * ow, dtype: ScalarType.Int64);
         var pass = new Pass((float*)TensorAddress.Of(planes), (long*)TensorAddress.Of(indices), h, w);
-        var parts = (int)Math.Min(get_num_threads(), Math.Max(1, count * oh * ow / WindowsPerTask));
-        if (parts == 1) pass.Run(0, count);
-        else Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, k => pass.Run(k * count / parts, (k + 1) * count / parts));
+        // On the calling thread: libtorch's OpenMP worker spins on the other core for a while after each of its
+        // operations, and a second .NET thread there made the pool slower, not faster (fwd+bwd 1.19 ms against 1.00).
+        pass.Run(0, count);
         return indices;
     }
 
