@@ -27,6 +27,29 @@ let tests =
             Expect.equal code 2 "usage error"
             Expect.stringContains err "frobnicate" "names it"
         }
+        test "nv run gives its scripts nv's runtime settings (no tiered re-compiling, no background GC thread) unless the caller chose" {
+            // A folder that passes for the repository, with one example that prints what it runs with.
+            let root = Directory.CreateTempSubdirectory("nv-run-settings-").FullName
+            try
+                File.WriteAllText(Path.Combine(root, "nv"), "")
+                Directory.CreateDirectory(Path.Combine(root, "examples")) |> ignore
+                File.WriteAllText(Path.Combine(root, "examples", "01-probe.fsx"),
+                    "printfn \"result: %s %O\" (System.Environment.GetEnvironmentVariable \"DOTNET_TieredCompilation\") System.Runtime.GCSettings.LatencyMode")
+                let probe (callerSets: (string * string) list) =
+                    let dll = Path.Combine(Repo.root.Value, "src", "Cli", "bin", Repo.configuration, "net10.0", "nv.dll")
+                    let info = System.Diagnostics.ProcessStartInfo("dotnet")
+                    for a in [ dll; "run"; "probe" ] do info.ArgumentList.Add a
+                    info.Environment.["NV_ROOT"] <- root
+                    for name in [ "DOTNET_TieredCompilation"; "DOTNET_gcConcurrent" ] do info.Environment.Remove name |> ignore
+                    for k, v in callerSets do info.Environment.[k] <- v
+                    let code, out, err = Repo.runInfo info 3.0
+                    Expect.equal code 0 $"nv run probe: {err}"
+                    out.Split('\n') |> Array.find (fun l -> l.StartsWith "result: ")
+                Expect.equal (probe []) "result: 0 Batch" "tiered compilation off; a blocking GC (Batch: no background thread)"
+                Expect.equal (probe [ "DOTNET_TieredCompilation", "1"; "DOTNET_gcConcurrent", "1" ]) "result: 1 Interactive" "the caller's own choice is kept"
+            finally
+                Directory.Delete(root, true)
+        }
         test "nv help lists the commands, one line each" {
             let code, out, _ = nv [ "help" ]
             Expect.equal code 0 "help succeeds"
