@@ -47,9 +47,12 @@ internal sealed class FusedAdam(IEnumerable<TorchSharp.Modules.Adam.ParamGroup> 
         }, closure);
     }
 
-    static bool Fusable(Parameter p)
+    /// <summary>Whether the passes can read and write the parameter, its gradient and its moments as plain float arrays.</summary>
+    bool Fusable(Parameter p)
     {
         if (p.dtype != ScalarType.Float32 || p.device_type != TorchSharp.DeviceType.CPU || !p.is_contiguous()) return false;
+        // Moments restored from a checkpoint are the file's tensors: contiguous, but checked rather than assumed.
+        if (_state[p.Handle] is not State { exp_avg: { } m, exp_avg_sq: { } v } || !m.is_contiguous() || !v.is_contiguous()) return false;
         return p.grad is not { } g || g.dtype == ScalarType.Float32 && g.is_contiguous();
     }
 
