@@ -135,6 +135,13 @@ let private fusedAdamTests =
                 let rates = if twoRates then [| struct ("a", 0.02); struct ("", 0.01) |] else null
                 let mutable state = NeuralVision.Training.Train.Start(model, Adam(0.01, WeightDecay = decay), NeuralVision.Losses.Loss.Mse(), groups = rates)
                 for _ in 1 .. steps do state <- NeuralVision.Training.Train.Step(state, new NeuralVision.Data.Batch(x, y))
+                // The fused passes ran (a silent fall-back to TorchSharp's step would pass the comparison below): they
+                // keep one scratch buffer per parameter they updated.
+                let flags = Reflection.BindingFlags.Instance ||| Reflection.BindingFlags.NonPublic
+                let updater = state.GetType().GetProperty("Updater", flags).GetValue(state)
+                Expect.equal (updater.GetType().Name) "FusedAdam" "Adam's updater"
+                let scratch = updater.GetType().GetField("scratch", flags).GetValue(updater) :?> Collections.IDictionary
+                Expect.isGreaterThan scratch.Count 0 "the fused passes ran"
                 // The same by hand, with TorchSharp's Adam.
                 let group (parameters: seq<Modules.Parameter>) (lr: float) = Modules.Adam.ParamGroup(parameters, lr, 0.9, 0.999, 1e-8, decay, false)
                 let groups =
