@@ -30,19 +30,19 @@ internal static unsafe class WindowArgmax
         long count = planes.shape[0], h = planes.shape[1], w = planes.shape[2];
         long oh = h / 2, ow = w / 2;
         var indices = empty(count, oh * ow, dtype: ScalarType.Int64);
-        var pass = new Pass((float*)TensorAddress.Of(planes), (long*)TensorAddress.Of(indices), h, w);
+        var pass = new Pass((float*)TensorAddress.Of(planes), (long*)TensorAddress.Of(indices), count, h, w);
         // On the calling thread: libtorch's OpenMP worker spins on the other core for a while after each of its
         // operations, and a second .NET thread there made the pool slower, not faster (fwd+bwd 1.19 ms against 1.00).
-        pass.Run(0, count);
+        pass.Run();
         return indices;
     }
 
-    readonly struct Pass(float* x, long* indices, long h, long w)
+    readonly struct Pass(float* x, long* indices, long count, long h, long w)
     {
-        public void Run(long firstPlane, long endPlane)
+        public void Run()
         {
             long oh = h / 2, ow = w / 2;
-            for (long p = firstPlane; p < endPlane; p++)
+            for (long p = 0; p < count; p++)
             {
                 var output = indices + p * oh * ow;
                 for (long oy = 0; oy < oh; oy++)
