@@ -160,7 +160,8 @@ let maxPoolTests =
                 let same (a: torch.Tensor) (b: torch.Tensor) = a.shape = b.shape && a.equal(b).all().item<bool>()
                 same outOurs outTheirs && same ours.grad theirs.grad && same inference outTheirs && same channelsLast outTheirs)
         // Training's 2×2 pools find their maxima eight windows at a time (WindowArgmax) over fewer than 16 channels,
-        // or more on wide rows: rows of every width (whole eights, overlapping eights, under eight), ties, NaN and -inf.
+        // or more on wide rows, and write their gradients back the same way (WindowMaxPool): rows of every width (whole
+        // eights, overlapping eights, under eight), odd heights and widths, ties, NaN and -inf.
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 } "2x2 windows in training: values and gradients, NaN and -inf included" <|
             Prop.forAll (Arb.fromGen (gen {
                 let! n = Gen.choose (1, 3)
@@ -181,13 +182,15 @@ let maxPoolTests =
                 let ours, theirs = values.clone().requires_grad_(true), values.clone().requires_grad_(true)
                 let outOurs = model.Forward ours
                 let outTheirs = torch.nn.functional.max_pool2d(theirs, 2L, 2L)
+                // Some output gradients −0, which max_pool2d's backward turns into +0 (it adds them to zero).
                 let weights = torch.randn(outTheirs.shape, generator = generator)
-                outOurs.mul(weights).sum().backward()
-                outTheirs.mul(weights).sum().backward()
-                // Equal where both are numbers, NaN where either is NaN.
+                let weights = weights.masked_fill(weights.abs().lt(torch.tensor 0.1f), TorchSharp.Scalar.op_Implicit -0.0f)
+                outOurs.backward([| weights |])
+                outTheirs.backward([| weights |])
+                // Equal where both are numbers, NaN where either is NaN; the gradients to the bit (the sign of zero too).
                 let same (a: torch.Tensor) (b: torch.Tensor) =
                     a.shape = b.shape && (a.eq(b).logical_or(a.isnan().logical_and(b.isnan()))).all().item<bool>()
-                same outOurs outTheirs && same ours.grad theirs.grad)
+                same outOurs outTheirs && same ours.grad theirs.grad && ours.grad.signbit().eq(theirs.grad.signbit()).all().item<bool>())
     ]
 
 /// The largest difference between two outputs, relative to the largest value of the first.

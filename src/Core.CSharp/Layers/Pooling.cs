@@ -91,8 +91,7 @@ internal sealed class PlanewiseMaxPoolModule(long kernel, long stride, long padd
             // Training's 2×2 pools: the indices found where the planes lie, with no transposition. With 16 or more
             // channels only on rows of 8 windows or more, which go eight at a time (ResNet-like 64×56×56 at batch 64:
             // forward 30.5 → 16.0 ms); LeNet's second pool, 16×10×10, one window at a time took 0.94 ms against 0.55.
-            var at = WindowArgmax.Of(input.detach().view(n * c, h, w));
-            return input.view(n * c, h * w).gather(1, at).view(n, c, h / 2, w / 2).MoveToOuterDisposeScope();
+            return WindowMaxPool.Of(input).MoveToOuterDisposeScope();
         }
         var group = c >= 16 ? n : Math.Max(1, PlanesPerGroup / c);
         var pooledParts = new List<Tensor>();

@@ -20,24 +20,101 @@ namespace NeuralVision.Layers;
 internal static unsafe class WindowArgmax
 {
     /// <summary>
-    /// For contiguous float32 CPU <paramref name="planes"/> [P, H, W]: [P, OH·OW] int64 positions within each
-    /// plane (row · W + column) of each 2×2 window's maximum.
+    /// For contiguous float32 CPU <paramref name="planes"/> [P, H, W]: each 2×2 window's maximum, [P, OH, OW], and
+    /// its position within the plane (row · W + column), [P, OH·OW] int64.
     /// </summary>
-    public static Tensor Of(Tensor planes)
+    public static (Tensor Values, Tensor Indices) Of(Tensor planes)
     {
         if (planes.dim() != 3 || planes.dtype != ScalarType.Float32)
             throw new ArgumentException($"window maxima are found in [planes, height, width] float32 tensors, not {planes.dtype} [{string.Join(", ", planes.shape)}].");
         long count = planes.shape[0], h = planes.shape[1], w = planes.shape[2];
         long oh = h / 2, ow = w / 2;
+        var values = empty(count, oh, ow);
         var indices = empty(count, oh * ow, dtype: ScalarType.Int64);
-        var pass = new Pass((float*)TensorAddress.Of(planes), (long*)TensorAddress.Of(indices), count, h, w);
+        var pass = new Pass((float*)TensorAddress.Of(planes), (float*)TensorAddress.Of(values), (long*)TensorAddress.Of(indices), count, h, w);
         // On the calling thread: libtorch's OpenMP worker spins on the other core for a while after each of its
         // operations, and a second .NET thread there made the pool slower, not faster (fwd+bwd 1.19 ms against 1.00).
         pass.Run();
-        return indices;
+        return (values, indices);
     }
 
-    readonly struct Pass(float* x, long* indices, long count, long h, long w)
+    /// <summary>
+    /// The gradient of the planes [P, H, W] from the gradient of their window maxima [P, OH, OW] (contiguous): each
+    /// window's gradient added at its maximum's position, zero elsewhere — max_pool2d's backward, to the bit.
+    /// </summary>
+    public static Tensor Gradient(Tensor outputGradient, Tensor indices, long h, long w)
+    {
+        long count = indices.shape[0];
+        // Every position is written by its window, so no zero-filling pass first (a last odd row or column, which
+        // belongs to no window, is zeroed by the pass).
+        var gradient = empty(count, h, w);
+        new GradientPass((float*)TensorAddress.Of(outputGradient), (long*)TensorAddress.Of(indices), (float*)TensorAddress.Of(gradient), count, h, w).Run();
+        return gradient;
+    }
+
+    readonly struct GradientPass(float* from, long* indices, float* into, long count, long h, long w)
+    {
+        public void Run()
+        {
+            long oh = h / 2, ow = w / 2;
+            for (long p = 0; p < count; p++)
+            {
+                for (long oy = 0; oy < oh; oy++)
+                {
+                    long top = 2 * oy * w, window = (p * oh + oy) * ow;
+                    var upper = into + p * h * w + top;
+                    long ox = Avx2.IsSupported ? EightAtATime(from + window, indices + window, upper, top, ow) : 0;
+                    for (; ox < ow; ox++)
+                    {
+                        // Windows do not overlap, so each position takes one gradient at most: written as libtorch adds
+                        // it to zero (a gradient of −0 lands as +0).
+                        long first = top + 2 * ox, at = indices[window + ox];
+                        var g = from[window + ox] + 0f;
+                        upper[2 * ox] = at == first ? g : 0f;
+                        upper[2 * ox + 1] = at == first + 1 ? g : 0f;
+                        upper[w + 2 * ox] = at == first + w ? g : 0f;
+                        upper[w + 2 * ox + 1] = at == first + w + 1 ? g : 0f;
+                    }
+                    if (w % 2 == 1) upper[w - 1] = upper[2 * w - 1] = 0f;
+                }
+                if (h % 2 == 1) new Span<float>(into + p * h * w + (h - 1) * w, (int)w).Clear();
+            }
+        }
+
+        /// <summary>Eight windows at a time, each one's four positions written (the gradient at its maximum, zeros elsewhere).</summary>
+        long EightAtATime(float* gradients, long* at, float* upper, long top, long ow)
+        {
+            if (ow < 8) return 0;
+            var columns = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+            for (long ox = 0; ox < ow; ox += 8)
+            {
+                ox = Math.Min(ox, ow - 8);
+                // Each maximum's place within its window: 0, 1, w or w + 1.
+                var positions = Vector256.Narrow(Avx.LoadVector256(at + ox), Avx.LoadVector256(at + ox + 4));
+                var place = positions - (Vector256.Create((int)(top + 2 * ox)) + columns);
+                var g = Avx.LoadVector256(gradients + ox) + Vector256<float>.Zero;
+                var upperEven = Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create(0)).AsSingle(), g, Vector256<float>.Zero);
+                var upperOdd = Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create(1)).AsSingle(), g, Vector256<float>.Zero);
+                var lowerEven = Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create((int)w)).AsSingle(), g, Vector256<float>.Zero);
+                var lowerOdd = Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create((int)w + 1)).AsSingle(), g, Vector256<float>.Zero);
+                Interleave(upperEven, upperOdd, upper + 2 * ox);
+                Interleave(lowerEven, lowerOdd, upper + w + 2 * ox);
+            }
+            return ow;
+        }
+
+        /// <summary>[e0..e7], [o0..o7] stored as e0, o0, e1, o1, …, e7, o7.</summary>
+        static void Interleave(Vector256<float> even, Vector256<float> odd, float* to)
+        {
+            // Unpack works within 128-bit halves ([e0, o0, e1, o1 | e4, o4, e5, o5]); the permutes put the halves in order.
+            var low = Avx.UnpackLow(even, odd);
+            var high = Avx.UnpackHigh(even, odd);
+            Avx.Store(to, Avx.Permute2x128(low, high, 0x20));
+            Avx.Store(to + 8, Avx.Permute2x128(low, high, 0x31));
+        }
+    }
+
+    readonly struct Pass(float* x, float* values, long* indices, long count, long h, long w)
     {
         public void Run()
         {
@@ -45,11 +122,12 @@ internal static unsafe class WindowArgmax
             for (long p = 0; p < count; p++)
             {
                 var output = indices + p * oh * ow;
+                var maxima = values + p * oh * ow;
                 for (long oy = 0; oy < oh; oy++)
                 {
                     long top = 2 * oy * w;
                     var upper = x + p * h * w + top;
-                    long ox = Avx2.IsSupported ? EightAtATime(upper, upper + w, top, ow, output + oy * ow) : 0;
+                    long ox = Avx2.IsSupported ? EightAtATime(upper, upper + w, top, ow, output + oy * ow, maxima + oy * ow) : 0;
                     for (; ox < ow; ox++)
                     {
                         // libtorch's rule, kept exactly: start below every number at the window's first position,
@@ -61,6 +139,7 @@ internal static unsafe class WindowArgmax
                         Take(upper[w + 2 * ox], at + w, ref max, ref best);
                         Take(upper[w + 2 * ox + 1], at + w + 1, ref max, ref best);
                         output[oy * ow + ox] = best;
+                        maxima[oy * ow + ox] = max;
                     }
                 }
             }
@@ -75,7 +154,7 @@ internal static unsafe class WindowArgmax
         /// The same rule for eight windows side by side: their four values split into even and odd columns of the
         /// two rows, taken in libtorch's order. Returns the first window left for the scalar loop (all of a row under eight).
         /// </summary>
-        long EightAtATime(float* upper, float* lower, long top, long ow, long* output)
+        long EightAtATime(float* upper, float* lower, long top, long ow, long* output, float* maxima)
         {
             if (ow < 8) return 0;
             var lanes = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
@@ -91,6 +170,7 @@ internal static unsafe class WindowArgmax
                 Take(upperOdd, 1, ref max, ref offset);
                 Take(lowerEven, (int)w, ref max, ref offset);
                 Take(lowerOdd, (int)w + 1, ref max, ref offset);
+                max.Store(maxima + ox);
                 var at = offset + lanes;
                 var first = Vector256.Create(top + 2 * ox);
                 Avx.Store(output + ox, first + Avx2.ConvertToVector256Int64(at.GetLower()));
