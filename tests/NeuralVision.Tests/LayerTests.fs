@@ -128,6 +128,47 @@ let convArithmeticTests =
                 | None -> expected < 1L)
     ]
 
+/// Convolutions of few input channels on wide rows run on DirectConvolution's kernels (sums in another order
+/// than oneDNN's): outputs and the three gradients must be libtorch's conv2d's up to float rounding.
+let directConvolutionTests =
+    testList "direct convolution equals libtorch's conv2d" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 100 } "outputs and gradients of input, weight and bias, within 1e-5 of the largest" <|
+            Prop.forAll (Arb.fromGen (gen {
+                let! n = Gen.choose (1, 3)
+                let! c = Gen.choose (1, 4)
+                let! o = Gen.choose (1, 12)
+                let! k = Gen.choose (1, 5)
+                let! padding = Gen.choose (0, k - 1)
+                let! h = Gen.choose (k, 20)
+                // Output rows of 16 or more: whole runs of sixteen and a last run overlapping the one before.
+                let! ow = Gen.choose (16, 40)
+                let! bias = Gen.elements [ true; false ]
+                let! seed = Gen.choose (0, 10000)
+                return n, c, o, k, padding, h, ow + k - 1 - 2 * padding, bias, seed })) (fun (n, c, o, k, padding, h, w, bias, seed) ->
+                use scope = torch.NewDisposeScope()
+                let model = Model.build [ c; h; w ] (Net.Conv2d(int64 o, int64 k, padding = int64 padding, bias = bias))
+                let generator = new torch.Generator(uint64 seed)
+                let x = torch.randn([| int64 n; int64 c; int64 h; int64 w |], generator = generator)
+                let weight = model.Parameters |> Seq.find (fun p -> p.Path.EndsWith "weight")
+                let handles =
+                    typeof<Conv2d>.Assembly.GetType("NeuralVision.Layers.DirectConvolution").GetMethod("Handles")
+                        .Invoke(null, [| box x; box weight.Value; box 1L; box (int64 padding); box 1L; box 1L |]) :?> bool
+                let ours = x.clone().requires_grad_(true)
+                let theirs = x.clone().requires_grad_(true)
+                let outOurs = model.Forward ours
+                let parameters = model.Parameters |> Seq.map (fun p -> p.Value.detach().clone().requires_grad_(true)) |> Array.ofSeq
+                let outTheirs =
+                    torch.nn.functional.conv2d(theirs, parameters.[0], (if bias then parameters.[1] else null), padding = [| int64 padding; int64 padding |])
+                let upstream = torch.randn(outTheirs.shape, generator = generator)
+                outOurs.backward([| upstream |])
+                outTheirs.backward([| upstream |])
+                let close (a: torch.Tensor) (b: torch.Tensor) =
+                    a.shape = b.shape && (a - b).abs().max().item<float32>() <= 1e-5f * b.abs().max().item<float32>()
+                let gradientsClose =
+                    Seq.zip model.Parameters parameters |> Seq.forall (fun (mine, reference) -> close mine.Value.grad reference.grad)
+                handles && close outOurs outTheirs && close ours.grad theirs.grad && gradientsClose)
+    ]
+
 /// Max pooling runs on libtorch's channels-last kernel (PlanewiseMaxPoolModule); it must give what
 /// max_pool2d gives, bit for bit, values and gradients, ties included (small integers tie often).
 let maxPoolTests =
@@ -415,4 +456,4 @@ let treeTests =
         }
     ]
 
-let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; maxPoolTests; inferenceTests; propertyTests; treeTests ]
+let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; directConvolutionTests; maxPoolTests; inferenceTests; propertyTests; treeTests ]

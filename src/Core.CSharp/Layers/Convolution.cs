@@ -35,7 +35,34 @@ public sealed record Conv2d(long OutChannels, long Kernel, long Stride = 1, long
 
     /// <inheritdoc/>
     protected override nn.Module<Tensor, Tensor> CreateModule(Shape input) =>
-        nn.Conv2d(input[0], OutChannels, Kernel, stride: Stride, padding: Padding, dilation: Dilation, groups: Groups, bias: Bias);
+        new Conv2dModule(nn.Conv2d(input[0], OutChannels, Kernel, stride: Stride, padding: Padding, dilation: Dilation, groups: Groups, bias: Bias),
+            Stride, Padding, Dilation, Groups);
+}
+
+/// <summary>
+/// A 2-D convolution with TorchSharp's parameters (made and initialised by its <c>Conv2d</c>, under the same names),
+/// computed by <see cref="DirectConvolution"/> where that path takes the input, by libtorch's conv2d elsewhere.
+/// </summary>
+internal sealed class Conv2dModule : nn.Module<Tensor, Tensor>
+{
+    readonly long stride, padding, dilation, groups;
+
+    public Conv2dModule(TorchSharp.Modules.Conv2d made, long stride, long padding, long dilation, long groups) : base("Conv2d")
+    {
+        (this.stride, this.padding, this.dilation, this.groups) = (stride, padding, dilation, groups);
+        register_parameter("weight", made.weight!);
+        if (made.bias is { } bias) register_parameter("bias", bias);
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        // Looked up each time: moving the module to another device replaces the registered tensors.
+        var weight = get_parameter("weight")!;
+        var bias = get_parameter("bias");
+        return DirectConvolution.Handles(input, weight, stride, padding, dilation, groups)
+            ? DirectConv2dFunction.Of(input, weight, bias, padding)
+            : nn.functional.conv2d(input, weight, bias, [stride, stride], [padding, padding], [dilation, dilation], groups);
+    }
 }
 
 /// <summary>A 2-D transposed convolution ("deconvolution"), the learned upsampling of decoders.</summary>
