@@ -218,7 +218,8 @@ internal static unsafe class DirectConvolution
 
     readonly struct WeightPass(float* x, float* g, float* nothing, long c, long o, long k, long hp, long wp, long oh, long ow)
     {
-        // Four output channels at a time: each input vector loaded once serves all four (20 sums in registers).
+        // Four output channels at a time: each input vector loaded once serves all four (20 sums in registers). The taps
+        // are written out one by one: the JIT keeps named vector locals in registers, not the elements of an array.
         /// <summary>Adds the images [first, end) into <paramref name="sums"/>, one register of sums per weight.</summary>
         public void Run(long* starts, float* masks, int startCount, long firstImage, long endImage, float* sums)
         {

@@ -64,7 +64,8 @@ public sealed record Pool2d(PoolKind Kind, long Kernel, long? Stride = null, lon
 /// Measured at batch 64, 6×28×28: forward 0.64 → 0.15 ms; forward and backward bit-identical (tested). CPU only.
 /// With 16 or more channels the planes of one sample stay together (`./nv bench profile`, ResNet-18's stem pool,
 /// 32×64×32×32 in training: forward 22.0 → 7.9 ms, backward 2.3 → 2.2 ms).
-/// Training's 2×2 pools skip the transposition: <see cref="WindowArgmax"/> finds the indices in place.
+/// Training's 2×2 pools skip the transposition: <see cref="WindowMaxPool"/> finds the maxima in place and writes
+/// the gradient back there.
 /// </summary>
 internal sealed class PlanewiseMaxPoolModule(long kernel, long stride, long padding, bool ceilMode) : nn.Module<Tensor, Tensor>("maxPool")
 {
