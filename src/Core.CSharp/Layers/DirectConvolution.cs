@@ -93,7 +93,7 @@ internal static unsafe class DirectConvolution
     static void RunForward(void* data)
     {
         var job = (ForwardJob*)data;
-        var (first, end) = OpenMpTeam.Share(job->Images);
+        var (first, end, _) = OpenMpTeam.Share(job->Images);
         job->Pass.Run(job->Starts, job->StartCount, first, end);
     }
 
@@ -212,8 +212,8 @@ internal static unsafe class DirectConvolution
     static void RunWeights(void* data)
     {
         var job = (WeightJob*)data;
-        var (first, end) = OpenMpTeam.Share(job->Images);
-        job->Pass.Run(job->Starts, job->Masks, job->StartCount, first, end, job->Sums + OpenMpTeam.Member.Index * job->SumsPerThread);
+        var (first, end, index) = OpenMpTeam.Share(job->Images);
+        job->Pass.Run(job->Starts, job->Masks, job->StartCount, first, end, job->Sums + index * job->SumsPerThread);
     }
 
     readonly struct WeightPass(float* x, float* g, float* nothing, long c, long o, long k, long hp, long wp, long oh, long ow)

@@ -53,11 +53,11 @@ internal static unsafe class OpenMpTeam
     public static (int Index, int Count) Member =>
         library.Value is { } gomp ? (gomp.ThreadNumber(), gomp.ThreadCount()) : (0, 1);
 
-    /// <summary>The share [start, end) of <paramref name="total"/> items that this member of the team takes.</summary>
-    public static (long Start, long End) Share(long total)
+    /// <summary>The share [start, end) of <paramref name="total"/> items that this member of the team takes, and its index.</summary>
+    public static (long Start, long End, int Index) Share(long total)
     {
         var (index, count) = Member;
         long size = (total + count - 1) / count;
-        return (Math.Min(total, index * size), Math.Min(total, (index + 1) * size));
+        return (Math.Min(total, index * size), Math.Min(total, (index + 1) * size), index);
     }
 }
