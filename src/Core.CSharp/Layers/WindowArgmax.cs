@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using NeuralVision.Native;
@@ -34,10 +35,31 @@ internal static unsafe class WindowArgmax
         var values = empty(count, oh, ow);
         var indices = empty(count, oh * ow, dtype: ScalarType.Int64);
         var pass = new Pass((float*)TensorAddress.Of(planes), (float*)TensorAddress.Of(values), (long*)TensorAddress.Of(indices), count, h, w);
-        // On the calling thread: libtorch's OpenMP worker spins on the other core for a while after each of its
-        // operations, and a second .NET thread there made the pool slower, not faster (fwd+bwd 1.19 ms against 1.00).
-        pass.Run();
+        // On libtorch's own OpenMP threads: a .NET thread on the other core competed with libtorch's worker spinning
+        // there, and made the pool slower, not faster (fwd+bwd 1.19 ms against 1.00).
+        OpenMpTeam.Run(&RunPass, &pass, ThreadsFor(count * h * w));
         return (values, indices);
+    }
+
+    // Below this many input elements a pass runs on the calling thread: waking the team costs more than it saves.
+    const long ElementsPerThread = 1 << 15;
+
+    static int ThreadsFor(long elements) => (int)Math.Clamp(elements / ElementsPerThread, 1, get_num_threads());
+
+    [UnmanagedCallersOnly]
+    static void RunPass(void* data)
+    {
+        var pass = (Pass*)data;
+        var (first, end, _) = OpenMpTeam.Share(pass->Count);
+        pass->Run(first, end);
+    }
+
+    [UnmanagedCallersOnly]
+    static void RunGradientPass(void* data)
+    {
+        var pass = (GradientPass*)data;
+        var (first, end, _) = OpenMpTeam.Share(pass->Count);
+        pass->Run(first, end);
     }
 
     /// <summary>
@@ -50,22 +72,30 @@ internal static unsafe class WindowArgmax
         // Every position is written by its window, so no zero-filling pass first (a last odd row or column, which
         // belongs to no window, is zeroed by the pass).
         var gradient = empty(count, h, w);
-        new GradientPass((float*)TensorAddress.Of(outputGradient), (long*)TensorAddress.Of(indices), (float*)TensorAddress.Of(gradient), count, h, w).Run();
+        var pass = new GradientPass((float*)TensorAddress.Of(outputGradient), (long*)TensorAddress.Of(indices), (float*)TensorAddress.Of(gradient), count, h, w);
+        OpenMpTeam.Run(&RunGradientPass, &pass, ThreadsFor(count * h * w));
         return gradient;
     }
 
     readonly struct GradientPass(float* from, long* indices, float* into, long count, long h, long w)
     {
-        public void Run()
+        public readonly long Count = count;
+
+        /// <summary>Writes the gradient of the planes [firstPlane, endPlane).</summary>
+        public void Run(long firstPlane, long endPlane)
         {
             long oh = h / 2, ow = w / 2;
-            for (long p = 0; p < count; p++)
+            for (long p = firstPlane; p < endPlane; p++)
             {
                 for (long oy = 0; oy < oh; oy++)
                 {
                     long top = 2 * oy * w, window = (p * oh + oy) * ow;
                     var upper = into + p * h * w + top;
-                    long ox = Avx2.IsSupported ? EightAtATime(from + window, indices + window, upper, top, ow) : 0;
+                    // Rows of fewer than eight windows go eight at a time too where the lanes past the row's end, read
+                    // from the rows after it and written over them, stay in this thread's planes: those rows are
+                    // written again, rightly, when their turn comes.
+                    bool roomForEight = window + 8 <= endPlane * oh * ow && top + w + 16 <= (endPlane - p) * h * w;
+                    long ox = Avx2.IsSupported ? EightAtATime(from + window, indices + window, upper, top, ow, roomForEight) : 0;
                     for (; ox < ow; ox++)
                     {
                         // Windows do not overlap, so each position takes one gradient at most: written as libtorch adds
@@ -84,13 +114,13 @@ internal static unsafe class WindowArgmax
         }
 
         /// <summary>Eight windows at a time, each one's four positions written (the gradient at its maximum, zeros elsewhere).</summary>
-        long EightAtATime(float* gradients, long* at, float* upper, long top, long ow)
+        long EightAtATime(float* gradients, long* at, float* upper, long top, long ow, bool roomForEight)
         {
-            if (ow < 8) return 0;
+            if (ow < 8 && !roomForEight) return 0;
             var columns = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
             for (long ox = 0; ox < ow; ox += 8)
             {
-                ox = Math.Min(ox, ow - 8);
+                ox = Math.Max(0, Math.Min(ox, ow - 8));
                 // Each maximum's place within its window: 0, 1, w or w + 1.
                 var positions = Vector256.Narrow(Avx.LoadVector256(at + ox), Avx.LoadVector256(at + ox + 4));
                 var place = positions - (Vector256.Create((int)(top + 2 * ox)) + columns);
@@ -118,10 +148,13 @@ internal static unsafe class WindowArgmax
 
     readonly struct Pass(float* x, float* values, long* indices, long count, long h, long w)
     {
-        public void Run()
+        public readonly long Count = count;
+
+        /// <summary>Finds the window maxima of the planes [firstPlane, endPlane).</summary>
+        public void Run(long firstPlane, long endPlane)
         {
             long oh = h / 2, ow = w / 2;
-            for (long p = 0; p < count; p++)
+            for (long p = firstPlane; p < endPlane; p++)
             {
                 var output = indices + p * oh * ow;
                 var maxima = values + p * oh * ow;
@@ -129,7 +162,9 @@ internal static unsafe class WindowArgmax
                 {
                     long top = 2 * oy * w;
                     var upper = x + p * h * w + top;
-                    long ox = Avx2.IsSupported ? EightAtATime(upper, upper + w, top, ow, output + oy * ow, maxima + oy * ow) : 0;
+                    // As in the gradient's pass: short rows eight at a time where the extra lanes stay in this thread's planes.
+                    bool roomForEight = (p * oh + oy) * ow + 8 <= endPlane * oh * ow && top + w + 16 <= (endPlane - p) * h * w;
+                    long ox = Avx2.IsSupported ? EightAtATime(upper, upper + w, top, ow, output + oy * ow, maxima + oy * ow, roomForEight) : 0;
                     for (; ox < ow; ox++)
                     {
                         // libtorch's rule, kept exactly: start below every number at the window's first position,
@@ -156,14 +191,15 @@ internal static unsafe class WindowArgmax
         /// The same rule for eight windows side by side: their four values split into even and odd columns of the
         /// two rows, taken in libtorch's order. Returns the first window left for the scalar loop (all of a row under eight).
         /// </summary>
-        long EightAtATime(float* upper, float* lower, long top, long ow, long* output, float* maxima)
+        long EightAtATime(float* upper, float* lower, long top, long ow, long* output, float* maxima, bool roomForEight)
         {
-            if (ow < 8) return 0;
+            if (ow < 8 && !roomForEight) return 0;
             var lanes = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
             for (long ox = 0; ox < ow; ox += 8)
             {
-                // The last eight windows of the row, overlapping the eight before when the row is not a whole number of eights.
-                ox = Math.Min(ox, ow - 8);
+                // The last eight windows of the row, overlapping the eight before when the row is not a whole number of
+                // eights; a row of fewer than eight, once from its start (the lanes past its end are the next rows').
+                ox = Math.Max(0, Math.Min(ox, ow - 8));
                 var (upperEven, upperOdd) = Deinterleave(Avx.LoadVector256(upper + 2 * ox), Avx.LoadVector256(upper + 2 * ox + 8));
                 var (lowerEven, lowerOdd) = Deinterleave(Avx.LoadVector256(lower + 2 * ox), Avx.LoadVector256(lower + 2 * ox + 8));
                 var max = Vector256.Create(float.NegativeInfinity);
