@@ -100,6 +100,7 @@ public static class Train
                 EpochLossSum = state.EpochLossSum + value * batch.Count,
                 EpochSamples = state.EpochSamples + batch.Count,
                 LastLoss = value,
+                AllocationMark = GarbageBound.Collect(state.AllocationMark),
                 Ownership = state.HandOver(),
             };
         }

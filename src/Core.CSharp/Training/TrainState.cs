@@ -39,6 +39,8 @@ public sealed record TrainState
     public long EpochSamples { get; init; }
     /// <summary>The loss of the last step (NaN before any).</summary>
     public double LastLoss { get; init; } = double.NaN;
+    /// <summary>The process's allocation count at the training loop's last young collection (<see cref="GarbageBound"/>).</summary>
+    internal long AllocationMark { get; init; } = GarbageBound.Mark();
     /// <summary>Gradients are rescaled to at most this global L2 norm when set.</summary>
     public double? ClipGradNorm { get; init; }
     /// <summary>The ranks training this model together (data parallel over MPI), or a single process.</summary>
