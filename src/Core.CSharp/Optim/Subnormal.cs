@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -12,6 +13,7 @@ namespace NeuralVision.Optim;
 /// Below 2⁻¹²⁵ a float's bits, read as an integer, count units of 2⁻¹⁴⁹, the spacing of floats there: a product
 /// under 2⁻¹²⁵ is the whole number of units nearest to the exact product (ties to even), which double arithmetic
 /// finds exactly (24-bit by 24-bit products are exact in double) and the conversion to int32 rounds as IEEE does.
+/// All inlined: called in the passes' loops, a call would make the JIT keep the loops' vectors on the stack.
 /// </remarks>
 internal static class Subnormal
 {
@@ -25,6 +27,7 @@ internal static class Subnormal
     static readonly double UnitsPerOne = Math.ScaleB(1.0, 149);
 
     /// <summary>Lanes of <paramref name="x"/> below 2⁻¹²⁵ in size and not zero (all bits set there).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> IsTiny(Vector256<float> x) =>
         Vector256.LessThan(Vector256.Abs(x), Vector256.Create(TinyFloat)) & ~Vector256.Equals(x, Vector256<float>.Zero);
 
@@ -32,6 +35,7 @@ internal static class Subnormal
     /// <paramref name="units"/> · <paramref name="factor"/> rounded to whole units, ties to even, for
     /// 0 ≤ units &lt; 2²⁴ and 0 ≤ factor ≤ 1 (so that the result is below 2²⁴ units too).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> RoundedProduct(Vector256<int> units, float factor)
     {
         var f = Vector256.Create((double)factor);
@@ -46,6 +50,7 @@ internal static class Subnormal
     /// no meaningful value. Tiny lanes of x are read from their bits, the others converted, so no lane is multiplied
     /// while below the normal range.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> ProductInUnits(Vector256<float> x, float factor)
     {
         var tiny = IsTiny(x);
