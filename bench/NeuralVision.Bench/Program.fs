@@ -62,6 +62,9 @@ let main argv =
         let ours, ort, difference, engine = ResNet.inference rounds
         printfn "ResNet-18 inference: NeuralVision %.1f img/s, ONNX Runtime %.1f img/s, ratio %.3f (outputs within %.1e; %s)" ours ort (ours / ort) difference engine
         exit 0
+    if List.contains "--kernels" args then
+        write (Kernels.run rounds)
+        exit 0
     if List.contains "--profile" args then
         let passes = option "--rounds" args |> Option.map int |> Option.defaultValue 5
         let inferenceModel, images = ResNet.inferenceSetup ()

@@ -29,7 +29,7 @@ type BenchArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Suite _ -> "what to measure: training (default), data (the loader against the training step) distributed (1 rank x 2 threads against 2 ranks x 1 thread, all-reduce time) or profile (time per layer, forward and backward, of ResNet-18 and LeNet)."
+            | Suite _ -> "what to measure: training (default), data (the loader against the training step) distributed (1 rank x 2 threads against 2 ranks x 1 thread, all-reduce time) profile (time per layer, forward and backward, of ResNet-18 and LeNet) or kernels (each of NeuralVision's own CPU kernels against libtorch's, alternating)."
             | Json _ -> "also write every figure to this JSON file."
             | Rounds _ -> "alternating rounds per variant (default 5)."
 
@@ -377,7 +377,8 @@ let private dispatch (parser: ArgumentParser<Command>) (args: ParseResults<Comma
             | Some "data" -> [ "--data" ]
             | Some "distributed" -> [ "--distributed" ]
             | Some "profile" -> [ "--profile" ]
-            | Some other -> b.Raise($"unknown benchmark '{other}'; use training, data, distributed or profile.", showUsage = true)
+            | Some "kernels" -> [ "--kernels" ]
+            | Some other -> b.Raise($"unknown benchmark '{other}'; use training, data, distributed, profile or kernels.", showUsage = true)
         let args = [ yield "exec"; yield dll; yield! suite
                      match b.TryGetResult Json with Some p -> yield! [ "--json"; Path.GetFullPath p ] | None -> ()
                      match b.TryGetResult Rounds with Some r -> yield! [ "--rounds"; string r ] | None -> () ]
