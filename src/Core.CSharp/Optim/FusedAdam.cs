@@ -66,18 +66,31 @@ internal sealed unsafe class FusedAdam(IEnumerable<TorchSharp.Modules.Adam.Param
         if (!scratch.TryGetValue(param.Handle, out var root))
             scratch[param.Handle] = root = empty_like(param).DetachFromDisposeScope();
         // libtorch rounds each double scalar to the tensor's float before using it; so do we.
+        float correction = (float)Math.Sqrt(1 - Math.Pow(beta2, state.step)), epsilon = (float)eps;
         var moments = new Moments(
             (float*)TensorAddress.Of(param), (float*)TensorAddress.Of(grad), (float*)TensorAddress.Of(state.exp_avg),
             (float*)TensorAddress.Of(state.exp_avg_sq), (float*)TensorAddress.Of(root),
-            (float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2), (float)weightDecay);
+            (float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2), (float)weightDecay, ZeroRoot(correction, epsilon));
         InParts(n, moments.Run);
-        // libtorch's square root takes a slow path for zeros (0.19 against 0.03 ms over LeNet's 61,706 weights with a
-        // fifth of them 0): the moments pass leaves 1 in their place, and the weights pass takes v = ±0 as its own root.
         root.sqrt_();
         var weights = new Weights(
-            (float*)TensorAddress.Of(param), (float*)TensorAddress.Of(state.exp_avg), (float*)TensorAddress.Of(state.exp_avg_sq), (float*)TensorAddress.Of(root),
-            (float)Math.Sqrt(1 - Math.Pow(beta2, state.step)), (float)eps, (float)(-(lr / (1 - Math.Pow(beta1, state.step)))));
+            (float*)TensorAddress.Of(param), (float*)TensorAddress.Of(state.exp_avg), (float*)TensorAddress.Of(root),
+            correction, epsilon, (float)(-(lr / (1 - Math.Pow(beta1, state.step)))));
         InParts(n, weights.Run);
+    }
+
+    /// <summary>
+    /// What the moments pass leaves for libtorch's square root where v = 0. libtorch's square root takes a slow path
+    /// for zeros (0.19 against 0.03 ms over LeNet's 61,706 weights with a fifth of them 0); in their place 2⁻¹²⁶, the
+    /// smallest normal float, has the root 2⁻⁶³, and 2⁻⁶³ / c + ε is ε to the bit whenever 2⁻⁶³ / c is below half a
+    /// unit in the last place of ε (at the usual ε = 10⁻⁸ for any c above 10⁻²): then the denominator is the one
+    /// that 0 gives. Otherwise (ε = 0, say) the zeros stay, slow path and all.
+    /// </summary>
+    static float ZeroRoot(float correction, float epsilon)
+    {
+        var smallestNormal = MathF.ScaleB(1f, -126);
+        double halfUnit = (MathF.BitIncrement(epsilon) - (double)epsilon) / 2;
+        return epsilon > 0 && correction > 0 && Math.ScaleB(1.0, -63) / correction * (1 + 1e-6) < halfUnit ? smallestNormal : 0f;
     }
 
     /// <summary>
@@ -109,7 +122,8 @@ internal sealed unsafe class FusedAdam(IEnumerable<TorchSharp.Modules.Adam.Param
     }
 
     /// <summary>
-    /// g ← g + λ·w (L2 decay, when λ ≠ 0), m ← β₁·m + (1 − β₁)·g, v ← β₂·v + (1 − β₂)·g², root ← v (1 for v = 0):
+    /// g ← g + λ·w (L2 decay, when λ ≠ 0), m ← β₁·m + (1 − β₁)·g, v ← β₂·v + (1 − β₂)·g², root ← v (or
+    /// <paramref name="zeroRoot"/> for v = 0):
     /// libtorch's grad.add(param, alpha: λ), exp_avg.mul_(β₁).add_(grad, alpha: 1 − β₁) and
     /// exp_avg_sq.mul_(β₂).addcmul_(grad, grad, value: 1 − β₂), each add a fused multiply-add.
     /// </summary>
@@ -121,7 +135,7 @@ internal sealed unsafe class FusedAdam(IEnumerable<TorchSharp.Modules.Adam.Param
     /// by integer arithmetic that rounds as the multiplication would (<see cref="Decayed"/>); the rarer cases (a tiny
     /// gradient, a tiny second moment, a tiny moment meeting a gradient again) take the plain arithmetic, assists and all.
     /// </remarks>
-    readonly unsafe struct Moments(float* w, float* g, float* m, float* v, float* root, float b1, float a1, float b2, float a2, float decay)
+    readonly unsafe struct Moments(float* w, float* g, float* m, float* v, float* root, float b1, float a1, float b2, float a2, float decay, float zeroRoot)
     {
         public void Run(long start, long stop)
         {
@@ -153,7 +167,7 @@ internal sealed unsafe class FusedAdam(IEnumerable<TorchSharp.Modules.Adam.Param
                     mNew = Vector256.ConditionalSelect(tinyMoment, Decayed(mi, gi), mNew);
                 mNew.Store(m + i);
                 vNew.Store(v + i);
-                Vector256.ConditionalSelect(Vector256.Equals(vNew, Vector256<float>.Zero), Vector256<float>.One, vNew).Store(root + i);
+                Vector256.ConditionalSelect(Vector256.Equals(vNew, Vector256<float>.Zero), Vector256.Create(zeroRoot), vNew).Store(root + i);
             }
             Plain(i, stop);
         }
@@ -181,14 +195,14 @@ internal sealed unsafe class FusedAdam(IEnumerable<TorchSharp.Modules.Adam.Param
                 var gi = decay != 0 ? MathF.FusedMultiplyAdd(w[i], decay, g[i]) : g[i];
                 m[i] = MathF.FusedMultiplyAdd(gi, a1, m[i] * b1);
                 v[i] = MathF.FusedMultiplyAdd(a2 * gi, gi, v[i] * b2);
-                root[i] = v[i] == 0 ? 1f : v[i];
+                root[i] = v[i] == 0 ? zeroRoot : v[i];
             }
         }
     }
 
     /// <summary>
-    /// w ← w − step·m / (√v / √(1 − β₂ᵗ) + ε), with √v already in <c>root</c> (but for v = ±0, whose root is v
-    /// itself): libtorch's (exp_avg_sq.sqrt() / c).add_(eps) and param.addcdiv_(exp_avg, denom, value: −step).
+    /// w ← w − step·m / (√v / √(1 − β₂ᵗ) + ε), with √v already in <c>root</c>: libtorch's
+    /// (exp_avg_sq.sqrt() / c).add_(eps) and param.addcdiv_(exp_avg, denom, value: −step).
     /// </summary>
     /// <remarks>
     /// −step·m falls below float's normal range for first moments below about 2⁻¹²⁵ / step (2⁻¹¹⁵ at a rate of 10⁻³),
@@ -198,7 +212,7 @@ internal sealed unsafe class FusedAdam(IEnumerable<TorchSharp.Modules.Adam.Param
     /// added; a smaller one is less than half a unit in the last place of any weight of 2⁻¹⁰⁰ or more, which it
     /// therefore leaves as it is. Smaller weights take the plain arithmetic.
     /// </remarks>
-    readonly unsafe struct Weights(float* w, float* m, float* v, float* root, float correction, float eps, float negativeStep)
+    readonly unsafe struct Weights(float* w, float* m, float* root, float correction, float eps, float negativeStep)
     {
         static readonly float NegligibleBelowWeight = MathF.ScaleB(1f, -100);
         // 2⁻¹⁴⁹ in two normal steps (2⁻¹⁴⁹ itself is below the normal range).
@@ -215,9 +229,7 @@ internal sealed unsafe class FusedAdam(IEnumerable<TorchSharp.Modules.Adam.Param
             {
                 var mi = Vector256.Load(m + i);
                 var wi = Vector256.Load(w + i);
-                var vi = Vector256.Load(v + i);
-                var rooted = Vector256.ConditionalSelect(Vector256.Equals(vi, Vector256<float>.Zero), vi, Vector256.Load(root + i));
-                var denominator = rooted / Vector256.Create(correction) + Vector256.Create(eps);
+                var denominator = Vector256.Load(root + i) / Vector256.Create(correction) + Vector256.Create(eps);
                 var smallMoment = Vector256.LessThan(Vector256.Abs(mi), small) & ~Vector256.Equals(mi, Vector256<float>.Zero);
                 var safe = Vector256.ConditionalSelect(smallMoment, Vector256<float>.Zero, mi);
                 var updated = wi + Vector256.Create(negativeStep) * safe / denominator;
@@ -242,7 +254,7 @@ internal sealed unsafe class FusedAdam(IEnumerable<TorchSharp.Modules.Adam.Param
         void Plain(long start, long stop)
         {
             for (long i = start; i < stop; i++)
-                w[i] += negativeStep * m[i] / ((v[i] == 0 ? v[i] : root[i]) / correction + eps);
+                w[i] += negativeStep * m[i] / (root[i] / correction + eps);
         }
     }
 
