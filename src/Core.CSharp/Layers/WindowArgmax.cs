@@ -37,14 +37,12 @@ internal static unsafe class WindowArgmax
         var pass = new Pass((float*)TensorAddress.Of(planes), (float*)TensorAddress.Of(values), (long*)TensorAddress.Of(indices), count, h, w);
         // On libtorch's own OpenMP threads: a .NET thread on the other core competed with libtorch's worker spinning
         // there, and made the pool slower, not faster (fwd+bwd 1.19 ms against 1.00).
-        OpenMpTeam.Run(&RunPass, &pass, ThreadsFor(count * h * w));
+        OpenMpTeam.Run(&RunPass, &pass, OpenMpTeam.ThreadsFor(count * h * w, ElementsPerThread));
         return (values, indices);
     }
 
-    // Below this many input elements a pass runs on the calling thread: waking the team costs more than it saves.
+    // Input elements per thread of libtorch's team (fewer: the calling thread alone).
     const long ElementsPerThread = 1 << 15;
-
-    static int ThreadsFor(long elements) => (int)Math.Clamp(elements / ElementsPerThread, 1, get_num_threads());
 
     [UnmanagedCallersOnly]
     static void RunPass(void* data)
@@ -73,7 +71,7 @@ internal static unsafe class WindowArgmax
         // belongs to no window, is zeroed by the pass).
         var gradient = empty(count, h, w);
         var pass = new GradientPass((float*)TensorAddress.Of(outputGradient), (long*)TensorAddress.Of(indices), (float*)TensorAddress.Of(gradient), count, h, w);
-        OpenMpTeam.Run(&RunGradientPass, &pass, ThreadsFor(count * h * w));
+        OpenMpTeam.Run(&RunGradientPass, &pass, OpenMpTeam.ThreadsFor(count * h * w, ElementsPerThread));
         return gradient;
     }
 

@@ -49,6 +49,13 @@ internal static unsafe class OpenMpTeam
         else part(data);
     }
 
+    /// <summary>
+    /// How many of libtorch's threads a pass over <paramref name="elements"/> items should take: one per
+    /// <paramref name="perThread"/> (below that, waking the team costs more than it saves), at least 1.
+    /// </summary>
+    public static int ThreadsFor(long elements, long perThread) =>
+        (int)Math.Clamp(elements / perThread, 1, TorchSharp.torch.get_num_threads());
+
     /// <summary>Inside <see cref="Run"/>'s part: this thread's index and the team's size ((0, 1) without a team).</summary>
     public static (int Index, int Count) Member =>
         library.Value is { } gomp ? (gomp.ThreadNumber(), gomp.ThreadCount()) : (0, 1);

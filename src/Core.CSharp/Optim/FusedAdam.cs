@@ -99,7 +99,7 @@ internal sealed unsafe class FusedAdam(IEnumerable<TorchSharp.Modules.Adam.Param
     /// </summary>
     static void InParts(long n, Action<long, long> pass)
     {
-        var parts = (int)Math.Min(get_num_threads(), Math.Max(1, n / ElementsPerTask));
+        var parts = OpenMpTeam.ThreadsFor(n, ElementsPerTask);
         if (parts == 1) { pass(0, n); return; }
         var handle = GCHandle.Alloc(pass);
         try
@@ -184,7 +184,7 @@ internal sealed unsafe class FusedAdam(IEnumerable<TorchSharp.Modules.Adam.Param
             var bits = moment.AsInt32();
             var sign = bits & Vector256.Create(int.MinValue);
             var units = Subnormal.RoundedProduct(bits & Vector256.Create(int.MaxValue), b1);
-            var zeroSign = sign & gradient.AsInt32() & Vector256.Create(int.MinValue);
+            var zeroSign = sign & gradient.AsInt32();
             return Vector256.ConditionalSelect(Vector256.Equals(units, Vector256<int>.Zero), zeroSign, units | sign).AsSingle();
         }
 
