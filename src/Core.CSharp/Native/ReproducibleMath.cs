@@ -5,9 +5,9 @@ namespace NeuralVision.Native;
 /// <summary>
 /// Asks MKL (inside libtorch, behind every linear layer's matrix product) for results that do not change
 /// from run to run: MKL_CBWR=AUTO, its "conditional numerical reproducibility" on the code path it would
-/// choose anyway, so the figures are the ones MKL gives in its usual mode. Set as a precaution against a
-/// rare cross-process difference in the 8th digit of a loss; that difference still occurred with it set,
-/// so its cause lies elsewhere (see the README's Seeding section).
+/// choose anyway, so the figures are the ones MKL gives in its usual mode. (The rare cross-process difference
+/// in the 8th digit of a loss that it was first set against came from elsewhere in MKL: see
+/// <see cref="VectorMathWarmUp"/>.)
 /// </summary>
 /// <remarks>
 /// MKL reads the variable from the C environment when it first runs, so it is set with the C library's

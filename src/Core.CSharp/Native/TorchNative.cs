@@ -76,6 +76,8 @@ public static class TorchNative
         if (File.Exists(cuda)) Preload(cuda);
         var handle = Preload(bridge);
         NativeLibrary.SetDllImportResolver(torchSharp, (name, _, _) => name == BridgeImportName ? handle : IntPtr.Zero);
+        // Before any caller can reach MKL's vector math from several threads at once (see VectorMathWarmUp).
+        VectorMathWarmUp.Run();
         return new NativeLoadReport(original, bridge, libTorchDir, weakened, allocator, reproducibility);
     }
 
