@@ -169,6 +169,46 @@ let directConvolutionTests =
                 handles && close outOurs outTheirs && close ours.grad theirs.grad && gradientsClose)
     ]
 
+/// A convolution on DirectConvolution's kernels followed by a ReLU computes the ReLU itself (as outputs are stored,
+/// its gradient in one pass): the same numbers as the two steps, bit for bit, gradients included.
+let convolutionReluTests =
+    testList "a direct convolution and the ReLU after it" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 60 } "merged into one operation give the two steps' outputs and gradients, bit for bit" <|
+            Prop.forAll (Arb.fromGen (gen {
+                let! n = Gen.choose (1, 4)
+                let! c = Gen.choose (1, 4)
+                let! o = Gen.choose (1, 12)
+                let! k = Gen.choose (1, 5)
+                let! padding = Gen.choose (0, k - 1)
+                let! h = Gen.choose (k, 20)
+                let! ow = Gen.choose (16, 40)
+                let! bias = Gen.elements [ true; false ]
+                let! seed = Gen.choose (0, 10000)
+                return n, c, o, k, padding, h, ow + k - 1 - 2 * padding, bias, seed })) (fun (n, c, o, k, padding, h, w, bias, seed) ->
+                use scope = torch.NewDisposeScope()
+                let conv = Net.Conv2d(int64 o, int64 k, padding = int64 padding, bias = bias)
+                let merged = Model.build [ c; h; w ] (conv --> relu)
+                // The same ReLU as a step the sequence does not recognise: the two steps taken one after the other.
+                let apart = Model.build [ c; h; w ] (conv --> Net.Lambda("relu", fun x -> torch.nn.functional.relu x))
+                for (a, b) in Seq.zip merged.Parameters apart.Parameters do (use _ = torch.no_grad() in b.Value.copy_(a.Value) |> ignore)
+                let generator = new torch.Generator(uint64 seed)
+                let x = torch.randn([| int64 n; int64 c; int64 h; int64 w |], generator = generator)
+                let recognised =
+                    let rule = typeof<Conv2d>.Assembly.GetType("NeuralVision.Layers.FreshOutput").GetMethod("ConvolutionThenRelu")
+                    let handles = typeof<Conv2d>.Assembly.GetType("NeuralVision.Layers.DirectConvolution").GetMethod("Handles")
+                    (rule.Invoke(null, [| box (conv --> relu) |]) :?> bool[]) = [| true; false |]
+                    && (handles.Invoke(null, [| box x; box (Seq.head merged.Parameters).Value; box 1L; box (int64 padding); box 1L; box 1L |]) :?> bool)
+                let run (model: Layers.Model) =
+                    let input = x.clone().requires_grad_(true)
+                    let output = model.Forward input
+                    output.backward([| torch.randn(output.shape, generator = new torch.Generator(uint64 seed + 1UL)) |])
+                    output, input.grad, [ for p in model.Parameters -> p.Value.grad ]
+                let outMerged, inputGradMerged, gradsMerged = run merged
+                let outApart, inputGradApart, gradsApart = run apart
+                let same (a: torch.Tensor) (b: torch.Tensor) = a.shape = b.shape && a.equal(b).all().item<bool>()
+                recognised && same outMerged outApart && same inputGradMerged inputGradApart && List.forall2 same gradsMerged gradsApart)
+    ]
+
 /// Max pooling runs on libtorch's channels-last kernel (PlanewiseMaxPoolModule); it must give what
 /// max_pool2d gives, bit for bit, values and gradients, ties included (small integers tie often).
 let maxPoolTests =
@@ -457,4 +497,4 @@ let treeTests =
         }
     ]
 
-let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; directConvolutionTests; maxPoolTests; inferenceTests; propertyTests; treeTests ]
+let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; directConvolutionTests; convolutionReluTests; maxPoolTests; inferenceTests; propertyTests; treeTests ]

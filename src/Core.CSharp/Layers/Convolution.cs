@@ -63,6 +63,18 @@ internal sealed class Conv2dModule : nn.Module<Tensor, Tensor>
             ? DirectConv2dFunction.Of(input, weight, bias, padding)
             : nn.functional.conv2d(input, weight, bias, [stride, stride], [padding, padding], [dilation, dilation], groups);
     }
+
+    /// <summary>
+    /// relu(forward(input)) as one operation where <see cref="DirectConvolution"/> takes the input (the same numbers
+    /// as the two steps, gradients included); null where it does not, for the caller to take the two steps.
+    /// </summary>
+    public Tensor? ForwardWithRelu(Tensor input)
+    {
+        var weight = get_parameter("weight")!;
+        return DirectConvolution.Handles(input, weight, stride, padding, dilation, groups)
+            ? DirectConv2dFunction.Of(input, weight, get_parameter("bias"), padding, relu: true)
+            : null;
+    }
 }
 
 /// <summary>A 2-D transposed convolution ("deconvolution"), the learned upsampling of decoders.</summary>

@@ -6,32 +6,38 @@ namespace NeuralVision.Layers;
 /// <summary>
 /// conv2d computed by <see cref="DirectConvolution"/> as one autograd operation: forward and the weights' gradient
 /// by its kernels, the input's gradient (when wanted) by libtorch's transposed convolution, the bias's by a sum.
+/// Optionally with the ReLU that follows taken in: applied as the outputs are stored, its gradient in one pass
+/// (<see cref="ReluGradient"/>), instead of a pass over the activations each way and an autograd node of its own.
 /// </summary>
 internal sealed class DirectConv2dFunction : SingleTensorFunction<DirectConv2dFunction>
 {
     public override string Name => nameof(DirectConv2dFunction);
 
-    /// <summary>conv2d(input, weight, bias, padding), stride 1, for inputs <see cref="DirectConvolution.Handles"/> takes.</summary>
-    public static Tensor Of(Tensor input, Tensor weight, Tensor? bias, long padding) => apply(input, weight, bias!, padding);
+    /// <summary>conv2d(input, weight, bias, padding), stride 1, for inputs <see cref="DirectConvolution.Handles"/> takes; relu of it with <paramref name="relu"/>.</summary>
+    public static Tensor Of(Tensor input, Tensor weight, Tensor? bias, long padding, bool relu = false) => apply(input, weight, bias!, padding, relu);
 
     public override Tensor forward(AutogradContext ctx, params object[] vars)
     {
-        var (input, weight, bias, padding) = ((Tensor)vars[0], (Tensor)vars[1], vars[2] as Tensor, (long)vars[3]);
-        ctx.save_for_backward([input, weight]);
+        var (input, weight, bias, padding, relu) = ((Tensor)vars[0], (Tensor)vars[1], vars[2] as Tensor, (long)vars[3], (bool)vars[4]);
+        var output = DirectConvolution.Forward(input, weight, bias, padding, relu);
+        // ReLU's gradient is read off its output: kept without its autograd history (saving this operation's own
+        // output with it would make a reference cycle).
+        ctx.save_for_backward(relu ? [input, weight, output.detach()] : [input, weight]);
         ctx.save_data("padding", padding);
         ctx.save_data("wanted", new[] { input.requires_grad, weight.requires_grad, bias?.requires_grad ?? false });
-        return DirectConvolution.Forward(input, weight, bias, padding);
+        return output;
     }
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
         var saved = ctx.get_saved_variables();
         var (input, weight) = (saved[0], saved[1]);
+        if (saved.Count > 2) grad_output = ReluGradient.Of(grad_output.contiguous(), saved[2]);
         var padding = (long)ctx.get_data("padding");
         var wanted = (bool[])ctx.get_data("wanted");
         var inputGradient = wanted[0] ? nn.functional.conv_transpose2d(grad_output, weight, padding: [padding, padding]) : null;
         var weightGradient = wanted[1] ? DirectConvolution.WeightGradient(input, grad_output, weight.shape[2], padding) : null;
         var biasGradient = wanted[2] ? grad_output.sum([0, 2, 3]) : null;
-        return [inputGradient!, weightGradient!, biasGradient!, null!];
+        return [inputGradient!, weightGradient!, biasGradient!, null!, null!];
     }
 }

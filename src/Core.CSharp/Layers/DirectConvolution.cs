@@ -56,8 +56,12 @@ internal static unsafe class DirectConvolution
         return [.. starts];
     }
 
-    /// <summary>conv2d(input, weight, bias, padding) for [N, C, H, W] input and [O, C, K, K] weight.</summary>
-    public static Tensor Forward(Tensor input, Tensor weight, Tensor? bias, long padding)
+    /// <summary>
+    /// conv2d(input, weight, bias, padding) for [N, C, H, W] input and [O, C, K, K] weight; with
+    /// <paramref name="relu"/>, relu of it, taken as each output is stored (libtorch's relu to the bit: max(0, x),
+    /// with x itself for NaN and −0).
+    /// </summary>
+    public static Tensor Forward(Tensor input, Tensor weight, Tensor? bias, long padding, bool relu = false)
     {
         long n = input.shape[0], c = input.shape[1], o = weight.shape[0], k = weight.shape[2];
         using var scope = NewDisposeScope();
@@ -75,7 +79,7 @@ internal static unsafe class DirectConvolution
         fixed (long* at = starts)
         {
             var job = new ForwardJob(new ForwardPass((float*)TensorAddress.Of(padded), (float*)TensorAddress.Of(grouped),
-                (float*)TensorAddress.Of(biases), (float*)TensorAddress.Of(output), c, o, k, hp, wp, oh, ow), at, starts.Length, n);
+                (float*)TensorAddress.Of(biases), (float*)TensorAddress.Of(output), c, o, k, hp, wp, oh, ow, relu), at, starts.Length, n);
             OpenMpTeam.Run(&RunForward, &job, get_num_threads());
         }
         return output.MoveToOuterDisposeScope();
@@ -97,11 +101,12 @@ internal static unsafe class DirectConvolution
         job->Pass.Run(job->Starts, job->StartCount, first, end);
     }
 
-    readonly struct ForwardPass(float* x, float* w, float* b, float* y, long c, long o, long k, long hp, long wp, long oh, long ow)
+    readonly struct ForwardPass(float* x, float* w, float* b, float* y, long c, long o, long k, long hp, long wp, long oh, long ow, bool relu)
     {
         public void Run(long* starts, int startCount, long firstImage, long endImage)
         {
             long passes = (o + ChannelsPerPass - 1) / ChannelsPerPass;
+            var rectify = relu; // a local: the store below may not read the struct's own fields
             for (long image = firstImage; image < endImage; image++)
                 for (long p = 0; p < passes; p++)
                 {
@@ -151,6 +156,12 @@ internal static unsafe class DirectConvolution
                             void Store(Vector512<float> first, Vector512<float> second, long channel)
                             {
                                 if (channel >= valid) return;
+                                if (rectify)
+                                {
+                                    // libtorch's relu is clamp_min's max(0, x), which returns x when x is NaN or −0.
+                                    first = Avx512F.Max(Vector512<float>.Zero, first);
+                                    second = Avx512F.Max(Vector512<float>.Zero, second);
+                                }
                                 first.Store(at + channel * plane + xa);
                                 second.Store(at + channel * plane + xb);
                             }

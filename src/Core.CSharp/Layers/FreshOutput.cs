@@ -4,7 +4,8 @@ namespace NeuralVision.Layers;
 /// Whether a layer's output is always a new tensor that nothing but its caller holds. Without autograd the next
 /// step may then overwrite it instead of allocating another activation, as ONNX Runtime's fused kernels do: a ReLU
 /// after a convolution (<see cref="SequenceModule"/>), a residual's shortcut added into its body's output
-/// (<see cref="CombinatorModule"/>). One rule for every step that overwrites.
+/// (<see cref="CombinatorModule"/>). One rule for every step that overwrites; and the rule for the steps that
+/// merge, a convolution and the ReLU after it (<see cref="ConvolutionThenRelu"/>).
 /// </summary>
 internal static class FreshOutput
 {
@@ -23,6 +24,10 @@ internal static class FreshOutput
     /// <summary>For each step of a sequence, whether it is a ReLU whose input is the fresh output of the steps before it.</summary>
     public static bool[] ReluSteps(Sequence sequence) =>
         sequence.Layers.Select((layer, i) => IsRelu(layer) && Of(sequence.Slice(0, i))).ToArray();
+
+    /// <summary>For each step of a sequence, whether it is a 2-D convolution and the next step a ReLU.</summary>
+    public static bool[] ConvolutionThenRelu(Sequence sequence) =>
+        sequence.Layers.Select((layer, i) => Unnamed(layer) is Conv2d && i + 1 < sequence.Count && IsRelu(sequence.Layers[i + 1])).ToArray();
 
     static bool PassesInputOn(Layer layer) => Unnamed(layer) is Identity;
 

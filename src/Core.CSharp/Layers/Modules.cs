@@ -21,11 +21,15 @@ internal sealed class SequenceModule : nn.Module<Tensor, Tensor>
     // Steps that may overwrite their input when no gradient is recorded (see forward), by FreshOutput's rule.
     readonly bool[] inPlace;
 
-    public SequenceModule(IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Module)> named, bool[] reluInPlace) : base("sequence")
+    // Convolutions followed by a ReLU, which they may compute themselves (Conv2dModule.ForwardWithRelu).
+    readonly bool[] reluNext;
+
+    public SequenceModule(IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Module)> named, bool[] reluInPlace, bool[] convolutionThenRelu) : base("sequence")
     {
         steps = named.Select(c => c.Module).ToArray();
         foreach (var (childName, module) in named) register_module(childName, module);
         inPlace = reluInPlace;
+        reluNext = convolutionThenRelu;
     }
 
     public override Tensor forward(Tensor input)
@@ -36,7 +40,15 @@ internal sealed class SequenceModule : nn.Module<Tensor, Tensor>
         {
             // Without autograd, a ReLU after a convolution (or anything else that makes a fresh tensor) overwrites
             // that output instead of allocating another activation: one pass less over memory.
-            var next = inPlace[i] && !is_grad_enabled() && !ReferenceEquals(x, input) ? x.relu_() : steps[i].call(x);
+            Tensor next;
+            // A convolution computes the ReLU after it where its own kernels run (no pass over the activations each
+            // way for the ReLU); the ReLU step is then done. The two modules' hooks do not run for that pair.
+            if (reluNext[i] && steps[i] is Conv2dModule convolution && convolution.ForwardWithRelu(x) is { } convolvedAndRectified)
+            {
+                next = convolvedAndRectified;
+                i++;
+            }
+            else next = inPlace[i] && !is_grad_enabled() && !ReferenceEquals(x, input) ? x.relu_() : steps[i].call(x);
             if (!ReferenceEquals(x, input) && !ReferenceEquals(next, x)) x.Dispose();
             x = next;
         }
