@@ -209,6 +209,49 @@ let convolutionReluTests =
                 recognised && same outMerged outApart && same inputGradMerged inputGradApart && List.forall2 same gradsMerged gradsApart)
     ]
 
+/// In training, a ReLU followed by a 2×2 max pool runs as one operation (WindowMaxPool with the ReLU taken as the
+/// values are read, its gradient off the maxima): the same numbers as the two steps, bit for bit, the sign of zero,
+/// NaN, −inf and ties included.
+let reluMaxPoolTests =
+    testList "a ReLU and the 2x2 max pool after it" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 150 } "merged into one operation give the two steps' outputs and gradients, bit for bit" <|
+            Prop.forAll (Arb.fromGen (gen {
+                let! n = Gen.choose (1, 8)
+                let! c = Gen.choose (1, 20)
+                let! h = Gen.choose (2, 21)
+                let! w = Gen.choose (2, 41)
+                let! seed = Gen.choose (0, 10000)
+                return n, c, h, w, seed })) (fun (n, c, h, w, seed) ->
+                use scope = torch.NewDisposeScope()
+                let merged = Model.build [ c; h; w ] (relu --> maxPool 2)
+                // The same ReLU as a step the sequence does not recognise: the two steps taken one after the other.
+                let apart = Model.build [ c; h; w ] (Net.Lambda("relu", fun x -> torch.nn.functional.relu x) --> maxPool 2)
+                let generator = new torch.Generator(uint64 seed)
+                let shape = [| int64 n; int64 c; int64 h; int64 w |]
+                let special = torch.rand(shape, generator = generator)
+                let values =
+                    torch.randint(-3L, 4L, shape, generator = generator).to_type(torch.float32)
+                        .masked_fill(special.lt(torch.tensor 0.03f), TorchSharp.Scalar.op_Implicit Single.NaN)
+                        .masked_fill(special.gt(torch.tensor 0.97f), TorchSharp.Scalar.op_Implicit Single.NegativeInfinity)
+                        .masked_fill(special.gt(torch.tensor 0.5f).logical_and(special.lt(torch.tensor 0.6f)), TorchSharp.Scalar.op_Implicit -0.0f)
+                let recognised =
+                    let rule = typeof<Conv2d>.Assembly.GetType("NeuralVision.Layers.FreshOutput").GetMethod("ReluThenMaxPool")
+                    (rule.Invoke(null, [| box (relu --> maxPool 2) |]) :?> bool[]) = [| true; false |]
+                let run (model: Layers.Model) =
+                    let input = values.clone().requires_grad_(true)
+                    let output = model.Forward input
+                    let weights = torch.randn(output.shape, generator = new torch.Generator(uint64 seed + 1UL))
+                    output.backward([| weights.masked_fill(weights.abs().lt(torch.tensor 0.1f), TorchSharp.Scalar.op_Implicit -0.0f) |])
+                    output, input.grad
+                let outMerged, gradMerged = run merged
+                let outApart, gradApart = run apart
+                // Equal where both are numbers, NaN where either is NaN, and the same sign (of zeros too).
+                let same (a: torch.Tensor) (b: torch.Tensor) =
+                    a.shape = b.shape && (a.eq(b).logical_or(a.isnan().logical_and(b.isnan()))).all().item<bool>()
+                    && a.signbit().eq(b.signbit()).all().item<bool>()
+                recognised && same outMerged outApart && same gradMerged gradApart)
+    ]
+
 /// Max pooling runs on libtorch's channels-last kernel (PlanewiseMaxPoolModule); it must give what
 /// max_pool2d gives, bit for bit, values and gradients, ties included (small integers tie often).
 let maxPoolTests =
@@ -497,4 +540,4 @@ let treeTests =
         }
     ]
 
-let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; directConvolutionTests; convolutionReluTests; maxPoolTests; inferenceTests; propertyTests; treeTests ]
+let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; directConvolutionTests; convolutionReluTests; reluMaxPoolTests; maxPoolTests; inferenceTests; propertyTests; treeTests ]

@@ -36,7 +36,7 @@ public sealed record Sequence(ValueList<Layer> Layers) : Combinator
 
     // Frees each intermediate result as soon as the next layer has used it.
     internal override TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> CreateModule(
-        IReadOnlyList<(string Name, TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> Module)> children) => new SequenceModule(children, FreshOutput.ReluSteps(this), FreshOutput.ConvolutionThenRelu(this));
+        IReadOnlyList<(string Name, TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> Module)> children) => new SequenceModule(children, this);
 
     static string NameOf(Layer layer, int index) => layer is Named { Name.Length: > 0 } n ? n.Name : index.ToString();
 }

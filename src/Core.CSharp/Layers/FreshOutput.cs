@@ -4,8 +4,9 @@ namespace NeuralVision.Layers;
 /// Whether a layer's output is always a new tensor that nothing but its caller holds. Without autograd the next
 /// step may then overwrite it instead of allocating another activation, as ONNX Runtime's fused kernels do: a ReLU
 /// after a convolution (<see cref="SequenceModule"/>), a residual's shortcut added into its body's output
-/// (<see cref="CombinatorModule"/>). One rule for every step that overwrites; and the rule for the steps that
-/// merge, a convolution and the ReLU after it (<see cref="ConvolutionThenRelu"/>).
+/// (<see cref="CombinatorModule"/>). One rule for every step that overwrites; and the rules for the steps that
+/// merge, a convolution and the ReLU after it (<see cref="ConvolutionThenRelu"/>), a ReLU and the max pool after it
+/// (<see cref="ReluThenMaxPool"/>).
 /// </summary>
 internal static class FreshOutput
 {
@@ -28,6 +29,10 @@ internal static class FreshOutput
     /// <summary>For each step of a sequence, whether it is a 2-D convolution and the next step a ReLU.</summary>
     public static bool[] ConvolutionThenRelu(Sequence sequence) =>
         sequence.Layers.Select((layer, i) => Unnamed(layer) is Conv2d && i + 1 < sequence.Count && IsRelu(sequence.Layers[i + 1])).ToArray();
+
+    /// <summary>For each step of a sequence, whether it is a ReLU and the next step a max pool.</summary>
+    public static bool[] ReluThenMaxPool(Sequence sequence) =>
+        sequence.Layers.Select((layer, i) => IsRelu(layer) && i + 1 < sequence.Count && Unnamed(sequence.Layers[i + 1]) is Pool2d { Kind: PoolKind.Max }).ToArray();
 
     static bool PassesInputOn(Layer layer) => Unnamed(layer) is Identity;
 

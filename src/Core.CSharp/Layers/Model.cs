@@ -92,7 +92,7 @@ public sealed class Model
         var rows = Rows.Where(r => chosen.Any(p => PathStartsWith(r.Path, p.Path))).ToList();
         var under = parts.Where(p => chosen.Any(c => PathStartsWith(p.Path, c.Path))).ToList();
         var spec = sequence.Slice(start, end - start);
-        var module = new SequenceModule(modules, FreshOutput.ReluSteps(spec), FreshOutput.ConvolutionThenRelu(spec));
+        var module = new SequenceModule(modules, spec);
         under.Insert(0, new ModelPart("", spec, chosen[0].Input, chosen[^1].Output, module));
         return new Model(spec, chosen[0].Input, chosen[^1].Output, module, rows, under, Device);
     }

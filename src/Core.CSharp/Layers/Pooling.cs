@@ -69,6 +69,18 @@ public sealed record Pool2d(PoolKind Kind, long Kernel, long? Stride = null, lon
 /// </summary>
 internal sealed class PlanewiseMaxPoolModule(long kernel, long stride, long padding, bool ceilMode) : nn.Module<Tensor, Tensor>("maxPool")
 {
+    /// <summary>
+    /// max_pool2d(relu(input)) as one operation where training's 2×2 windows take the input (the same numbers as the
+    /// two steps, gradients included); null where they do not, for the caller to take the two steps.
+    /// </summary>
+    public Tensor? ForwardAfterRelu(Tensor input) =>
+        input.dim() == 4 && input.device_type == TorchSharp.DeviceType.CPU && InTrainingWindows(input) ? WindowMaxPool.Of(input, relu: true) : null;
+
+    // Training's 2×2 pools (indices wanted: autograd records) on a plain float32 batch: WindowMaxPool's case.
+    bool InTrainingWindows(Tensor input) =>
+        input.requires_grad && is_grad_enabled() && kernel == 2 && stride == 2 && padding == 0 && !ceilMode
+        && input.dtype == ScalarType.Float32 && input.is_contiguous();
+
     // Planes transposed at a time: LeNet's 64 × 6 = 384 planes of 28×28 were measured fast, 6,000 slow.
     const long PlanesPerGroup = 512;
 
@@ -85,14 +97,14 @@ internal sealed class PlanewiseMaxPoolModule(long kernel, long stride, long padd
         // every (sample, channel) plane is made a channel of one image, [1, N·C, H, W] in (H, W, N·C) order — for
         // groups of samples whose planes stay in cache while they are transposed (at batch 1,000 one transposition
         // of all 6,000 LeNet planes took 22 ms, most of an inference pass).
-        var withIndices = input.requires_grad && is_grad_enabled();
-        if (withIndices && kernel == 2 && stride == 2 && padding == 0 && !ceilMode && input.dtype == ScalarType.Float32 && input.is_contiguous())
+        if (InTrainingWindows(input))
         {
             // Training's 2×2 pools: the indices found where the planes lie, with no transposition, eight windows at a
             // time (ResNet-like 64×56×56 at batch 64: forward 30.5 → 16.0 ms; LeNet's second pool, 64 × 16×10×10,
             // forward and backward 0.49 ms transposed here, 0.19 ms in place).
             return WindowMaxPool.Of(input).MoveToOuterDisposeScope();
         }
+        var withIndices = input.requires_grad && is_grad_enabled();
         var group = c >= 16 ? n : Math.Max(1, PlanesPerGroup / c);
         var pooledParts = new List<Tensor>();
         var indexParts = new List<Tensor>();

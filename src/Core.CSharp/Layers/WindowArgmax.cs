@@ -24,9 +24,10 @@ internal static unsafe class WindowArgmax
 {
     /// <summary>
     /// For contiguous float32 CPU <paramref name="planes"/> [P, H, W]: each 2×2 window's maximum, [P, OH, OW], and
-    /// its position within the plane (row · W + column), [P, OH·OW] int64.
+    /// its position within the plane (row · W + column), [P, OH·OW] int64; with <paramref name="relu"/>, of the
+    /// planes' relu (as libtorch's relu gives it: x &lt; 0 ? 0 : x, so NaN and −0 stay), taken as each value is read.
     /// </summary>
-    public static (Tensor Values, Tensor Indices) Of(Tensor planes)
+    public static (Tensor Values, Tensor Indices) Of(Tensor planes, bool relu = false)
     {
         if (planes.dim() != 3 || planes.dtype != ScalarType.Float32)
             throw new ArgumentException($"window maxima are found in [planes, height, width] float32 tensors, not {planes.dtype} [{string.Join(", ", planes.shape)}].");
@@ -34,7 +35,7 @@ internal static unsafe class WindowArgmax
         long oh = h / 2, ow = w / 2;
         var values = empty(count, oh, ow);
         var indices = empty(count, oh * ow, dtype: ScalarType.Int64);
-        var pass = new Pass((float*)TensorAddress.Of(planes), (float*)TensorAddress.Of(values), (long*)TensorAddress.Of(indices), count, h, w);
+        var pass = new Pass((float*)TensorAddress.Of(planes), (float*)TensorAddress.Of(values), (long*)TensorAddress.Of(indices), count, h, w, relu);
         // On libtorch's own OpenMP threads: a .NET thread on the other core competed with libtorch's worker spinning
         // there, and made the pool slower, not faster (fwd+bwd 1.19 ms against 1.00).
         OpenMpTeam.Run(&RunPass, &pass, OpenMpTeam.ThreadsFor(count * h * w, ElementsPerThread));
@@ -62,20 +63,23 @@ internal static unsafe class WindowArgmax
 
     /// <summary>
     /// The gradient of the planes [P, H, W] from the gradient of their window maxima [P, OH, OW] (contiguous): each
-    /// window's gradient added at its maximum's position, zero elsewhere — max_pool2d's backward, to the bit.
+    /// window's gradient added at its maximum's position, zero elsewhere — max_pool2d's backward, to the bit. Given
+    /// the <paramref name="maxima"/> of relu'd planes, also relu's backward (threshold_backward): a window whose
+    /// maximum is 0 or below sends +0.
     /// </summary>
-    public static Tensor Gradient(Tensor outputGradient, Tensor indices, long h, long w)
+    public static Tensor Gradient(Tensor outputGradient, Tensor indices, long h, long w, Tensor? maxima = null)
     {
         long count = indices.shape[0];
         // Every position is written by its window, so no zero-filling pass first (a last odd row or column, which
         // belongs to no window, is zeroed by the pass).
         var gradient = empty(count, h, w);
-        var pass = new GradientPass((float*)TensorAddress.Of(outputGradient), (long*)TensorAddress.Of(indices), (float*)TensorAddress.Of(gradient), count, h, w);
+        var pass = new GradientPass((float*)TensorAddress.Of(outputGradient), (long*)TensorAddress.Of(indices), (float*)TensorAddress.Of(gradient), count, h, w,
+            maxima is null ? null : (float*)TensorAddress.Of(maxima));
         OpenMpTeam.Run(&RunGradientPass, &pass, OpenMpTeam.ThreadsFor(count * h * w, ElementsPerThread));
         return gradient;
     }
 
-    readonly struct GradientPass(float* from, long* indices, float* into, long count, long h, long w)
+    readonly struct GradientPass(float* from, long* indices, float* into, long count, long h, long w, float* maxima)
     {
         public readonly long Count = count;
 
@@ -93,13 +97,14 @@ internal static unsafe class WindowArgmax
                     // from the rows after it and written over them, stay in this thread's planes: those rows are
                     // written again, rightly, when their turn comes.
                     bool roomForEight = window + 8 <= endPlane * oh * ow && top + w + 16 <= (endPlane - p) * h * w;
-                    long ox = Avx2.IsSupported ? EightAtATime(from + window, indices + window, upper, top, ow, roomForEight) : 0;
+                    long ox = Avx2.IsSupported ? EightAtATime(from + window, indices + window, maxima is null ? null : maxima + window, upper, top, ow, roomForEight) : 0;
                     for (; ox < ow; ox++)
                     {
                         // Windows do not overlap, so each position takes one gradient at most: written as libtorch adds
                         // it to zero (a gradient of −0 lands as +0).
                         long first = top + 2 * ox, at = indices[window + ox];
                         var g = from[window + ox] + 0f;
+                        if (maxima is not null && maxima[window + ox] <= 0) g = 0f; // NaN passes, as in threshold_backward
                         upper[2 * ox] = at == first ? g : 0f;
                         upper[2 * ox + 1] = at == first + 1 ? g : 0f;
                         upper[w + 2 * ox] = at == first + w ? g : 0f;
@@ -112,7 +117,7 @@ internal static unsafe class WindowArgmax
         }
 
         /// <summary>Eight windows at a time, each one's four positions written (the gradient at its maximum, zeros elsewhere).</summary>
-        long EightAtATime(float* gradients, long* at, float* upper, long top, long ow, bool roomForEight)
+        long EightAtATime(float* gradients, long* at, float* maxima, float* upper, long top, long ow, bool roomForEight)
         {
             if (ow < 8 && !roomForEight) return 0;
             var columns = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
@@ -123,6 +128,8 @@ internal static unsafe class WindowArgmax
                 var positions = Vector256.Narrow(Avx.LoadVector256(at + ox), Avx.LoadVector256(at + ox + 4));
                 var place = positions - (Vector256.Create((int)(top + 2 * ox)) + columns);
                 var g = Avx.LoadVector256(gradients + ox) + Vector256<float>.Zero;
+                if (maxima is not null)
+                    g = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(Avx.LoadVector256(maxima + ox), Vector256<float>.Zero), Vector256<float>.Zero, g);
                 var upperEven = Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create(0)).AsSingle(), g, Vector256<float>.Zero);
                 var upperOdd = Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create(1)).AsSingle(), g, Vector256<float>.Zero);
                 var lowerEven = Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create((int)w)).AsSingle(), g, Vector256<float>.Zero);
@@ -144,7 +151,7 @@ internal static unsafe class WindowArgmax
         }
     }
 
-    readonly struct Pass(float* x, float* values, long* indices, long count, long h, long w)
+    readonly struct Pass(float* x, float* values, long* indices, long count, long h, long w, bool relu)
     {
         public readonly long Count = count;
 
@@ -162,23 +169,29 @@ internal static unsafe class WindowArgmax
                     var upper = x + p * h * w + top;
                     // As in the gradient's pass: short rows eight at a time where the extra lanes stay in this thread's planes.
                     bool roomForEight = (p * oh + oy) * ow + 8 <= endPlane * oh * ow && top + w + 16 <= (endPlane - p) * h * w;
-                    long ox = Avx2.IsSupported ? EightAtATime(upper, upper + w, top, ow, output + oy * ow, maxima + oy * ow, roomForEight) : 0;
+                    long ox = Avx2.IsSupported ? EightAtATime(upper, upper + w, top, ow, output + oy * ow, maxima + oy * ow, roomForEight, relu) : 0;
                     for (; ox < ow; ox++)
                     {
                         // libtorch's rule, kept exactly: start below every number at the window's first position,
                         // then take each value above the maximum so far, or NaN.
                         long at = top + 2 * ox, best = at;
                         var max = float.NegativeInfinity;
-                        Take(upper[2 * ox], at, ref max, ref best);
-                        Take(upper[2 * ox + 1], at + 1, ref max, ref best);
-                        Take(upper[w + 2 * ox], at + w, ref max, ref best);
-                        Take(upper[w + 2 * ox + 1], at + w + 1, ref max, ref best);
+                        Take(Read(upper[2 * ox]), at, ref max, ref best);
+                        Take(Read(upper[2 * ox + 1]), at + 1, ref max, ref best);
+                        Take(Read(upper[w + 2 * ox]), at + w, ref max, ref best);
+                        Take(Read(upper[w + 2 * ox + 1]), at + w + 1, ref max, ref best);
                         output[oy * ow + ox] = best;
                         maxima[oy * ow + ox] = max;
                     }
                 }
             }
         }
+
+        // libtorch's relu: max(0, x) as clamp_min computes it, which keeps NaN and −0.
+        float Read(float value) => relu && value < 0 ? 0f : value;
+
+        static Vector256<float> Rectified(Vector256<float> value) =>
+            Vector256.ConditionalSelect(Vector256.LessThan(value, Vector256<float>.Zero), Vector256<float>.Zero, value);
 
         static void Take(float value, long at, ref float max, ref long best)
         {
@@ -189,7 +202,7 @@ internal static unsafe class WindowArgmax
         /// The same rule for eight windows side by side: their four values split into even and odd columns of the
         /// two rows, taken in libtorch's order. Returns the first window left for the scalar loop (all of a row under eight).
         /// </summary>
-        long EightAtATime(float* upper, float* lower, long top, long ow, long* output, float* maxima, bool roomForEight)
+        long EightAtATime(float* upper, float* lower, long top, long ow, long* output, float* maxima, bool roomForEight, bool rectify)
         {
             if (ow < 8 && !roomForEight) return 0;
             var lanes = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
@@ -200,6 +213,11 @@ internal static unsafe class WindowArgmax
                 ox = Math.Max(0, Math.Min(ox, ow - 8));
                 var (upperEven, upperOdd) = Deinterleave(Avx.LoadVector256(upper + 2 * ox), Avx.LoadVector256(upper + 2 * ox + 8));
                 var (lowerEven, lowerOdd) = Deinterleave(Avx.LoadVector256(lower + 2 * ox), Avx.LoadVector256(lower + 2 * ox + 8));
+                if (rectify)
+                {
+                    (upperEven, upperOdd) = (Rectified(upperEven), Rectified(upperOdd));
+                    (lowerEven, lowerOdd) = (Rectified(lowerEven), Rectified(lowerOdd));
+                }
                 var max = Vector256.Create(float.NegativeInfinity);
                 var offset = Vector256<int>.Zero;
                 Take(upperEven, 0, ref max, ref offset);

@@ -18,25 +18,30 @@ internal sealed class WindowMaxPool : SingleTensorFunction<WindowMaxPool>
 {
     public override string Name => nameof(WindowMaxPool);
 
-    /// <summary>max_pool2d(input, 2) for a contiguous float32 CPU [N, C, H, W] input, with its gradient.</summary>
-    public static Tensor Of(Tensor input) => apply(input);
+    /// <summary>
+    /// max_pool2d(input, 2) for a contiguous float32 CPU [N, C, H, W] input, with its gradient; with
+    /// <paramref name="relu"/>, max_pool2d(relu(input), 2), the ReLU's gradient included (no ReLU node or pass).
+    /// </summary>
+    public static Tensor Of(Tensor input, bool relu = false) => apply(input, relu);
 
     public override Tensor forward(AutogradContext ctx, params object[] vars)
     {
-        var input = (Tensor)vars[0];
+        var (input, relu) = ((Tensor)vars[0], (bool)vars[1]);
         long n = input.shape[0], c = input.shape[1], h = input.shape[2], w = input.shape[3];
-        var (values, indices) = WindowArgmax.Of(input.view(n * c, h, w));
-        ctx.save_for_backward([indices]);
+        var (values, indices) = WindowArgmax.Of(input.view(n * c, h, w), relu);
+        // The ReLU's gradient is read off the maxima (kept without this operation's autograd history).
+        ctx.save_for_backward(relu ? [indices, values.detach()] : [indices]);
         ctx.save_data("shape", new[] { n, c, h, w });
         return values.view(n, c, h / 2, w / 2);
     }
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
-        var indices = ctx.get_saved_variables()[0];
+        var saved = ctx.get_saved_variables();
+        var indices = saved[0];
         var shape = (long[])ctx.get_data("shape");
         long n = shape[0], c = shape[1], h = shape[2], w = shape[3];
         var gradient = grad_output.contiguous().view(n * c, -1);
-        return [WindowArgmax.Gradient(gradient, indices, h, w).view(n, c, h, w)];
+        return [WindowArgmax.Gradient(gradient, indices, h, w, saved.Count > 1 ? saved[1] : null).view(n, c, h, w), null!];
     }
 }
