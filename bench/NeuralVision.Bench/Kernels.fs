@@ -88,6 +88,20 @@ let run (rounds: int) =
             alternate rounds 200 (run (fun () -> model.Forward input))
                 (run (fun () -> torch.nn.functional.conv2d(input, weight.Value, bias.Value, padding = [| 2L; 2L |])))
         report "conv_1to6_5x5_28x28" "convolution 1 -> 6 channels, 5x5, padding 2: forward, weights' gradient" a b
+        // The same convolution with the ReLU after it, merged into it (relu as outputs are stored, one gradient pass).
+        let merged = Model.build [ 1; 28; 28 ] (Layers.Net.Conv2d(6L, 5L, padding = 2L) --> relu)
+        merged.Train()
+        for (m, p) in Seq.zip merged.Parameters model.Parameters do (use _ = torch.no_grad() in m.Value.copy_(p.Value) |> ignore)
+        let a, b =
+            alternate rounds 200 (run (fun () -> merged.Forward input))
+                (run (fun () -> torch.nn.functional.relu(torch.nn.functional.conv2d(input, weight.Value, bias.Value, padding = [| 2L; 2L |]))))
+        report "conv_relu_1to6_5x5_28x28" "the same convolution and the ReLU after it, as one operation" a b
+    do
+        // LeNet's second ReLU and pool (after the 6 -> 16 convolution), the ReLU taken into the pool.
+        let input = torch.randn([| 64L; 16L; 10L; 10L |]).requires_grad_(true)
+        let _, ours, theirs = forwardBackward (relu --> maxPool 2) [ 16; 10; 10 ] input (fun x -> torch.nn.functional.max_pool2d(torch.nn.functional.relu x, 2L, 2L))
+        let a, b = alternate rounds 200 ours theirs
+        report "relu_pool2x2_16x10x10" "ReLU and 2x2 max pool of 64 x 16 x 10x10 as one operation, forward and backward" a b
     do
         let ours, theirs, belowNormal = adamWithSubnormalMoments 61706L 0.2f
         let a, b = alternate rounds 10 ours theirs
