@@ -177,9 +177,14 @@ let main argv =
     | Error why -> printfn "C: missing (%s)" why
     epochA (); epochB () // warm-up
     stepTimesA.Clear(); stepTimesB.Clear()
+    // The matrix-multiply peak is measured right after A's epoch in every round: the machine's speed drifts by up to
+    // 1.7× between minutes (one peak measured at the end of a run read 187 GFLOP/s, another 310), and LeNet's share
+    // of the peak is a ratio of two speeds, so both are taken side by side.
+    let peaks = Collections.Generic.List<float>()
     let rounds' =
         [ for r in 1 .. rounds ->
               let a = seconds epochA
+              peaks.Add(Flops.matmulPeakGflops ())
               let b = seconds epochB
               let c = match pytorch with Ok env -> PyTorch.measure root env dataDir (torch.get_num_threads ()) | Error _ -> None
               let cImages = c |> Option.map (fun j -> j.GetProperty("images_per_s").GetDouble())
@@ -254,8 +259,9 @@ let main argv =
     // LeNet training against the FLOP bound: its convolutions' and linear layers' FLOPs per image at its measured
     // images per second, over the machine's measured matrix-multiply speed.
     let lenetFlopsPerImage = Flops.trainingFlopsPerSample lenet (Layers.Shape(1L, 28L, 28L))
-    let matmulGflops = Flops.matmulPeakGflops ()
+    let matmulGflops = median (List.ofSeq peaks)
     let lenetGflops = imagesA * lenetFlopsPerImage / 1e9
+    let roundFractions = List.map2 (fun a peak -> n / a * lenetFlopsPerImage / 1e9 / peak) timesA (List.ofSeq peaks)
 
     let percentiles (times: Collections.Generic.List<float>) =
         let ms = times |> Seq.map (fun t -> t * 1000.) |> Array.ofSeq
@@ -290,8 +296,9 @@ let main argv =
            resnet18 = {| train_images_per_s = resnetA; pytorch_train_images_per_s = Option.toNullable resnetC; train_batch = 32; train_input = "3x64x64"
                          infer_images_per_s = resnetInferA; onnxruntime_infer_images_per_s = resnetInferOrt; infer_batch = 16; infer_input = "3x224x224"
                          largest_output_difference = resnetDifference; infer_engine = resnetEngine |}
-           lenet_flop_bound_fraction = lenetGflops / matmulGflops
-           flop_bound = {| lenet_training_flops_per_image = lenetFlopsPerImage; lenet_training_gflops = lenetGflops; matmul_peak_gflops = matmulGflops |}
+           lenet_flop_bound_fraction = median roundFractions
+           flop_bound = {| lenet_training_flops_per_image = lenetFlopsPerImage; lenet_training_gflops = lenetGflops; matmul_peak_gflops = matmulGflops
+                           round_fractions = roundFractions; round_matmul_peaks_gflops = List.ofSeq peaks |}
            cpu = cpu ()
            // How steady the machine was: the share of CPU time the hypervisor took, and each side's rounds.
            steadiness = {| cpu_steal_fraction = (if ticks1 > ticks0 then float (steal1 - steal0) / float (ticks1 - ticks0) else 0.)
@@ -312,7 +319,7 @@ let main argv =
     printfn "%-34s %12.0f" "loader, batches of 64 (images/s)" loaderImages
     printfn "%-34s %12.1f %12s %12s %8s %8s" "ResNet-18 training (images/s)" resnetA "" (show (Option.toNullable resnetC) "{0:F1}") "" (show results.resnet18_train_vs_pytorch "{0:F3}")
     printfn "%-34s %12.1f %12s %12.1f %8s %8.3f  (C: ONNX Runtime)" "ResNet-18 inference (images/s)" resnetInferA "" resnetInferOrt "" results.resnet18_infer_vs_onnxruntime
-    printfn "%-34s %12.1f  (%.2f MFLOP per image; matmul peak %.1f GFLOP/s; fraction %.3f)" "LeNet training (GFLOP/s)" lenetGflops (lenetFlopsPerImage / 1e6) matmulGflops results.lenet_flop_bound_fraction
+    printfn "%-34s %12.1f  (%.2f MFLOP per image; matmul peak %.1f GFLOP/s; fraction %.3f, the median of each round's A over the peak measured beside it)" "LeNet training (GFLOP/s)" lenetGflops (lenetFlopsPerImage / 1e6) matmulGflops results.lenet_flop_bound_fraction
     printfn "%-34s %s (%s)" "CPU" results.cpu.model (String.Join(" ", results.cpu.vector_extensions))
     let st = results.steadiness
     printfn "%-34s %.1f %% of CPU time taken by the host; slowest/fastest round: LeNet A %.2f B %.2f C %s, ResNet-18 training A %.2f C %s" "steadiness"
