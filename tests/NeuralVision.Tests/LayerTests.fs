@@ -128,23 +128,27 @@ let convArithmeticTests =
                 | None -> expected < 1L)
     ]
 
+/// Convolutions DirectConvolution takes: up to 4 input channels, kernels up to 5×5, output rows of 16 or more (whole
+/// runs of sixteen and a last run overlapping the one before): (batch, in, out, kernel, padding, height, width, bias, seed).
+let private directConvolutionCases =
+    Arb.fromGen (gen {
+        let! n = Gen.choose (1, 4)
+        let! c = Gen.choose (1, 4)
+        let! o = Gen.choose (1, 12)
+        let! k = Gen.choose (1, 5)
+        let! padding = Gen.choose (0, k - 1)
+        let! h = Gen.choose (k, 20)
+        let! ow = Gen.choose (16, 40)
+        let! bias = Gen.elements [ true; false ]
+        let! seed = Gen.choose (0, 10000)
+        return n, c, o, k, padding, h, ow + k - 1 - 2 * padding, bias, seed })
+
 /// Convolutions of few input channels on wide rows run on DirectConvolution's kernels (sums in another order
 /// than oneDNN's): outputs and the three gradients must be libtorch's conv2d's up to float rounding.
 let directConvolutionTests =
     testList "direct convolution equals libtorch's conv2d" [
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 100 } "outputs and gradients of input, weight and bias, within 1e-5 of the largest" <|
-            Prop.forAll (Arb.fromGen (gen {
-                let! n = Gen.choose (1, 3)
-                let! c = Gen.choose (1, 4)
-                let! o = Gen.choose (1, 12)
-                let! k = Gen.choose (1, 5)
-                let! padding = Gen.choose (0, k - 1)
-                let! h = Gen.choose (k, 20)
-                // Output rows of 16 or more: whole runs of sixteen and a last run overlapping the one before.
-                let! ow = Gen.choose (16, 40)
-                let! bias = Gen.elements [ true; false ]
-                let! seed = Gen.choose (0, 10000)
-                return n, c, o, k, padding, h, ow + k - 1 - 2 * padding, bias, seed })) (fun (n, c, o, k, padding, h, w, bias, seed) ->
+            Prop.forAll directConvolutionCases (fun (n, c, o, k, padding, h, w, bias, seed) ->
                 use scope = torch.NewDisposeScope()
                 let model = Model.build [ c; h; w ] (Net.Conv2d(int64 o, int64 k, padding = int64 padding, bias = bias))
                 let generator = new torch.Generator(uint64 seed)
@@ -174,17 +178,7 @@ let directConvolutionTests =
 let convolutionReluTests =
     testList "a direct convolution and the ReLU after it" [
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 60 } "merged into one operation give the two steps' outputs and gradients, bit for bit" <|
-            Prop.forAll (Arb.fromGen (gen {
-                let! n = Gen.choose (1, 4)
-                let! c = Gen.choose (1, 4)
-                let! o = Gen.choose (1, 12)
-                let! k = Gen.choose (1, 5)
-                let! padding = Gen.choose (0, k - 1)
-                let! h = Gen.choose (k, 20)
-                let! ow = Gen.choose (16, 40)
-                let! bias = Gen.elements [ true; false ]
-                let! seed = Gen.choose (0, 10000)
-                return n, c, o, k, padding, h, ow + k - 1 - 2 * padding, bias, seed })) (fun (n, c, o, k, padding, h, w, bias, seed) ->
+            Prop.forAll directConvolutionCases (fun (n, c, o, k, padding, h, w, bias, seed) ->
                 use scope = torch.NewDisposeScope()
                 let conv = Net.Conv2d(int64 o, int64 k, padding = int64 padding, bias = bias)
                 let merged = Model.build [ c; h; w ] (conv --> relu)
@@ -209,31 +203,38 @@ let convolutionReluTests =
                 recognised && same outMerged outApart && same inputGradMerged inputGradApart && List.forall2 same gradsMerged gradsApart)
     ]
 
+/// Batches for training's 2×2 pools: up to 8 images (planes shared between threads), 1–20 channels, heights 2–21 and
+/// widths 2–41 (rows of whole eights, overlapping eights and under eight windows; odd sizes): (n, c, h, w, seed).
+let private windowCases =
+    Arb.fromGen (gen {
+        let! n = Gen.choose (1, 8)
+        let! c = Gen.choose (1, 20)
+        let! h = Gen.choose (2, 21)
+        let! w = Gen.choose (2, 41)
+        let! seed = Gen.choose (0, 10000)
+        return n, c, h, w, seed })
+
+/// Values for them: small integers (so ties are common), with NaN, −inf and −0 among them.
+let private windowValues (shape: int64[]) (generator: torch.Generator) =
+    let special = torch.rand(shape, generator = generator)
+    torch.randint(-3L, 4L, shape, generator = generator).to_type(torch.float32)
+        .masked_fill(special.lt(torch.tensor 0.03f), TorchSharp.Scalar.op_Implicit Single.NaN)
+        .masked_fill(special.gt(torch.tensor 0.97f), TorchSharp.Scalar.op_Implicit Single.NegativeInfinity)
+        .masked_fill(special.gt(torch.tensor 0.5f).logical_and(special.lt(torch.tensor 0.6f)), TorchSharp.Scalar.op_Implicit -0.0f)
+
 /// In training, a ReLU followed by a 2×2 max pool runs as one operation (WindowMaxPool with the ReLU taken as the
 /// values are read, its gradient off the maxima): the same numbers as the two steps, bit for bit, the sign of zero,
 /// NaN, −inf and ties included.
 let reluMaxPoolTests =
     testList "a ReLU and the 2x2 max pool after it" [
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 150 } "merged into one operation give the two steps' outputs and gradients, bit for bit" <|
-            Prop.forAll (Arb.fromGen (gen {
-                let! n = Gen.choose (1, 8)
-                let! c = Gen.choose (1, 20)
-                let! h = Gen.choose (2, 21)
-                let! w = Gen.choose (2, 41)
-                let! seed = Gen.choose (0, 10000)
-                return n, c, h, w, seed })) (fun (n, c, h, w, seed) ->
+            Prop.forAll windowCases (fun (n, c, h, w, seed) ->
                 use scope = torch.NewDisposeScope()
                 let merged = Model.build [ c; h; w ] (relu --> maxPool 2)
                 // The same ReLU as a step the sequence does not recognise: the two steps taken one after the other.
                 let apart = Model.build [ c; h; w ] (Net.Lambda("relu", fun x -> torch.nn.functional.relu x) --> maxPool 2)
                 let generator = new torch.Generator(uint64 seed)
-                let shape = [| int64 n; int64 c; int64 h; int64 w |]
-                let special = torch.rand(shape, generator = generator)
-                let values =
-                    torch.randint(-3L, 4L, shape, generator = generator).to_type(torch.float32)
-                        .masked_fill(special.lt(torch.tensor 0.03f), TorchSharp.Scalar.op_Implicit Single.NaN)
-                        .masked_fill(special.gt(torch.tensor 0.97f), TorchSharp.Scalar.op_Implicit Single.NegativeInfinity)
-                        .masked_fill(special.gt(torch.tensor 0.5f).logical_and(special.lt(torch.tensor 0.6f)), TorchSharp.Scalar.op_Implicit -0.0f)
+                let values = windowValues [| int64 n; int64 c; int64 h; int64 w |] generator
                 let recognised =
                     let rule = typeof<Conv2d>.Assembly.GetType("NeuralVision.Layers.FreshOutput").GetMethod("ReluThenMaxPool")
                     (rule.Invoke(null, [| box (relu --> maxPool 2) |]) :?> bool[]) = [| true; false |]
@@ -286,24 +287,13 @@ let maxPoolTests =
         // Training's 2×2 pools find their maxima eight windows at a time (WindowArgmax) and write their gradients back
         // the same way (WindowMaxPool), the planes shared among libtorch's threads above 32,768 elements: rows of every
         // width (whole eights, overlapping eights, under eight, whose extra lanes run into the rows after), odd heights
-        // and widths, ties, NaN and -inf.
+        // and widths, ties, NaN, -inf and -0.
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 } "2x2 windows in training: values and gradients, NaN and -inf included" <|
-            Prop.forAll (Arb.fromGen (gen {
-                let! n = Gen.choose (1, 8)
-                let! c = Gen.choose (1, 20)
-                let! h = Gen.choose (2, 21)
-                let! w = Gen.choose (2, 41)
-                let! seed = Gen.choose (0, 10000)
-                return n, c, h, w, seed })) (fun (n, c, h, w, seed) ->
+            Prop.forAll windowCases (fun (n, c, h, w, seed) ->
                 use scope = torch.NewDisposeScope()
                 let model = Model.build [ c; h; w ] (maxPool 2)
                 let generator = new torch.Generator(uint64 seed)
-                let shape = [| int64 n; int64 c; int64 h; int64 w |]
-                let special = torch.rand(shape, generator = generator)
-                let values =
-                    torch.randint(-3L, 4L, shape, generator = generator).to_type(torch.float32)
-                        .masked_fill(special.lt(torch.tensor 0.03f), TorchSharp.Scalar.op_Implicit Single.NaN)
-                        .masked_fill(special.gt(torch.tensor 0.97f), TorchSharp.Scalar.op_Implicit Single.NegativeInfinity)
+                let values = windowValues [| int64 n; int64 c; int64 h; int64 w |] generator
                 let ours, theirs = values.clone().requires_grad_(true), values.clone().requires_grad_(true)
                 let outOurs = model.Forward ours
                 let outTheirs = torch.nn.functional.max_pool2d(theirs, 2L, 2L)
