@@ -169,7 +169,7 @@ internal static unsafe class WindowArgmax
                     var upper = x + p * h * w + top;
                     // As in the gradient's pass: short rows eight at a time where the extra lanes stay in this thread's planes.
                     bool roomForEight = (p * oh + oy) * ow + 8 <= endPlane * oh * ow && top + w + 16 <= (endPlane - p) * h * w;
-                    long ox = Avx2.IsSupported ? EightAtATime(upper, upper + w, top, ow, output + oy * ow, maxima + oy * ow, roomForEight, relu) : 0;
+                    long ox = Avx2.IsSupported ? EightAtATime(upper, upper + w, top, ow, output + oy * ow, maxima + oy * ow, roomForEight) : 0;
                     for (; ox < ow; ox++)
                     {
                         // libtorch's rule, kept exactly: start below every number at the window's first position,
@@ -202,7 +202,7 @@ internal static unsafe class WindowArgmax
         /// The same rule for eight windows side by side: their four values split into even and odd columns of the
         /// two rows, taken in libtorch's order. Returns the first window left for the scalar loop (all of a row under eight).
         /// </summary>
-        long EightAtATime(float* upper, float* lower, long top, long ow, long* output, float* maxima, bool roomForEight, bool rectify)
+        long EightAtATime(float* upper, float* lower, long top, long ow, long* output, float* maxima, bool roomForEight)
         {
             if (ow < 8 && !roomForEight) return 0;
             var lanes = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
@@ -213,7 +213,7 @@ internal static unsafe class WindowArgmax
                 ox = Math.Max(0, Math.Min(ox, ow - 8));
                 var (upperEven, upperOdd) = Deinterleave(Avx.LoadVector256(upper + 2 * ox), Avx.LoadVector256(upper + 2 * ox + 8));
                 var (lowerEven, lowerOdd) = Deinterleave(Avx.LoadVector256(lower + 2 * ox), Avx.LoadVector256(lower + 2 * ox + 8));
-                if (rectify)
+                if (relu)
                 {
                     (upperEven, upperOdd) = (Rectified(upperEven), Rectified(upperOdd));
                     (lowerEven, lowerOdd) = (Rectified(lowerEven), Rectified(lowerOdd));
