@@ -2,9 +2,9 @@
 /// hooks (the time between its pre-hook and its hook is its forward), and in training its input and output pass
 /// through an identity autograd function whose backward notes the time, so a layer's backward is the time from
 /// the gradient reaching its output to the gradient leaving its input (libtorch's CPU autograd engine runs one
-/// node at a time on the calling thread, so these intervals do not overlap). A convolution that computes the ReLU
-/// after it (SequenceModule, on DirectConvolution's kernels) calls neither module's hooks: that pair's time is
-/// counted outside the layers.
+/// node at a time on the calling thread, so these intervals do not overlap). Pairs that run as one operation (a
+/// convolution and the ReLU after it, a ReLU and the max pool after it: SequenceModule) call neither module's hooks:
+/// their time is counted outside the layers.
 module NeuralVision.Bench.Profile
 
 open System
