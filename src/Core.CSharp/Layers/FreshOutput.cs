@@ -27,12 +27,13 @@ internal static class FreshOutput
         sequence.Layers.Select((layer, i) => IsRelu(layer) && Of(sequence.Slice(0, i))).ToArray();
 
     /// <summary>For each step of a sequence, whether it is a 2-D convolution and the next step a ReLU.</summary>
-    public static bool[] ConvolutionThenRelu(Sequence sequence) =>
-        sequence.Layers.Select((layer, i) => Unnamed(layer) is Conv2d && i + 1 < sequence.Count && IsRelu(sequence.Layers[i + 1])).ToArray();
+    public static bool[] ConvolutionThenRelu(Sequence sequence) => Pairs(sequence, layer => Unnamed(layer) is Conv2d, IsRelu);
 
     /// <summary>For each step of a sequence, whether it is a ReLU and the next step a max pool.</summary>
-    public static bool[] ReluThenMaxPool(Sequence sequence) =>
-        sequence.Layers.Select((layer, i) => IsRelu(layer) && i + 1 < sequence.Count && Unnamed(sequence.Layers[i + 1]) is Pool2d { Kind: PoolKind.Max }).ToArray();
+    public static bool[] ReluThenMaxPool(Sequence sequence) => Pairs(sequence, IsRelu, layer => Unnamed(layer) is Pool2d { Kind: PoolKind.Max });
+
+    static bool[] Pairs(Sequence sequence, Func<Layer, bool> first, Func<Layer, bool> second) =>
+        sequence.Layers.Select((layer, i) => first(layer) && i + 1 < sequence.Count && second(sequence.Layers[i + 1])).ToArray();
 
     static bool PassesInputOn(Layer layer) => Unnamed(layer) is Identity;
 

@@ -28,9 +28,8 @@ internal static unsafe class ReluGradient
     static void RunPass(void* data)
     {
         var pass = (Pass*)data;
-        // Whole vectors per thread, so that only the last share has a scalar tail.
-        var (first, end, _) = OpenMpTeam.Share((pass->Count + 7) / 8);
-        pass->Run(first * 8, Math.Min(pass->Count, end * 8));
+        var (start, stop) = OpenMpTeam.VectorShare(pass->Count);
+        pass->Run(start, stop);
     }
 
     readonly struct Pass(float* gradient, float* output, float* into, long count)

@@ -60,6 +60,16 @@ internal static unsafe class OpenMpTeam
     public static (int Index, int Count) Member =>
         library.Value is { } gomp ? (gomp.ThreadNumber(), gomp.ThreadCount()) : (0, 1);
 
+    /// <summary>
+    /// The share [start, end) of <paramref name="total"/> floats that this member of the team takes in an elementwise
+    /// pass: whole vectors of eight, so that only the last share has a scalar tail (as in libtorch's own split).
+    /// </summary>
+    public static (long Start, long End) VectorShare(long total)
+    {
+        var (first, end, _) = Share((total + 7) / 8);
+        return (first * 8, Math.Min(total, end * 8));
+    }
+
     /// <summary>The share [start, end) of <paramref name="total"/> items that this member of the team takes, and its index.</summary>
     public static (long Start, long End, int Index) Share(long total)
     {

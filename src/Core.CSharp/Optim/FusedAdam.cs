@@ -116,9 +116,8 @@ internal sealed unsafe class FusedAdam(IEnumerable<TorchSharp.Modules.Adam.Param
     static void RunPart(void* data)
     {
         var job = (Job*)data;
-        // Whole vectors per part, so that only the last part has a scalar tail (as in libtorch's own split).
-        var (first, end, _) = OpenMpTeam.Share((job->Count + 7) / 8);
-        ((Action<long, long>)GCHandle.FromIntPtr(job->Pass).Target!)(first * 8, Math.Min(job->Count, end * 8));
+        var (start, stop) = OpenMpTeam.VectorShare(job->Count);
+        ((Action<long, long>)GCHandle.FromIntPtr(job->Pass).Target!)(start, stop);
     }
 
     /// <summary>
