@@ -143,11 +143,36 @@ let private directConvolutionCases maxImages =
         let! seed = Gen.choose (0, 10000)
         return n, c, o, k, padding, h, ow + k - 1 - 2 * padding, bias, seed })
 
-/// Convolutions of few input channels on wide rows run on DirectConvolution's kernels (sums in another order
-/// than oneDNN's): outputs and the three gradients must be libtorch's conv2d's up to float rounding. A sum taken in
-/// another order differs by rounding in proportion to the magnitudes it adds up, not to its result (the bias's
+/// Whether a Conv2d model's outputs and its three gradients are libtorch's conv2d's up to float rounding. A sum taken
+/// in another order differs by rounding in proportion to the magnitudes it adds up, not to its result (the bias's
 /// gradient, a sum of ~1,000 upstream values, often nearly cancels), so each value is held within 1e-6 of that same
 /// sum taken over magnitudes: the convolution of |x| by |w| plus |b|, and its gradients for |upstream|.
+let private matchesLibtorchConvolution (model: Layers.Model) (x: torch.Tensor) stride padding dilation bias (generator: torch.Generator) =
+    for p in model.Parameters do (if not (isNull p.Value.grad) then p.Value.grad.zero_() |> ignore)
+    let ours = x.clone().requires_grad_(true)
+    let theirs = x.clone().requires_grad_(true)
+    let outOurs = model.Forward ours
+    let parameters = model.Parameters |> Seq.map (fun p -> p.Value.detach().clone().requires_grad_(true)) |> Array.ofSeq
+    let conv (input: torch.Tensor) (ps: torch.Tensor[]) =
+        torch.nn.functional.conv2d(input, ps.[0], (if bias then ps.[1] else null), strides = [| stride; stride |],
+                                   padding = [| padding; padding |], dilation = [| dilation; dilation |])
+    let outTheirs = conv theirs parameters
+    let upstream = torch.randn(outTheirs.shape, generator = generator)
+    outOurs.backward([| upstream |])
+    outTheirs.backward([| upstream |])
+    let magnitudes = x.abs().requires_grad_(true)
+    let parameterMagnitudes = parameters |> Array.map (fun p -> p.detach().abs().requires_grad_(true))
+    (conv magnitudes parameterMagnitudes).backward([| upstream.abs() |])
+    let outMagnitudes = conv (x.abs()) (parameterMagnitudes |> Array.map (fun p -> p.detach()))
+    let close (a: torch.Tensor) (b: torch.Tensor) (scale: torch.Tensor) =
+        a.shape = b.shape && (a - b).abs().le(scale.mul(torch.tensor 1e-6f)).all().item<bool>()
+    let gradientsClose =
+        Seq.zip3 model.Parameters parameters parameterMagnitudes
+        |> Seq.forall (fun (mine, reference, scale) -> close mine.Value.grad reference.grad scale.grad)
+    close outOurs outTheirs outMagnitudes && close ours.grad theirs.grad magnitudes.grad && gradientsClose
+
+/// Convolutions of few input channels on wide rows run on DirectConvolution's kernels (sums in another order
+/// than oneDNN's): outputs and the three gradients must be libtorch's conv2d's up to float rounding.
 let directConvolutionTests =
     testList "direct convolution equals libtorch's conv2d" [
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 100 } "outputs and gradients of input, weight and bias, each within 1e-6 of the magnitudes it sums" <|
@@ -160,27 +185,60 @@ let directConvolutionTests =
                 let handles =
                     typeof<Conv2d>.Assembly.GetType("NeuralVision.Layers.DirectConvolution").GetMethod("Handles")
                         .Invoke(null, [| box x; box weight.Value; box 1L; box (int64 padding); box 1L; box 1L |]) :?> bool
-                let ours = x.clone().requires_grad_(true)
-                let theirs = x.clone().requires_grad_(true)
-                let outOurs = model.Forward ours
-                let parameters = model.Parameters |> Seq.map (fun p -> p.Value.detach().clone().requires_grad_(true)) |> Array.ofSeq
-                let outTheirs =
-                    torch.nn.functional.conv2d(theirs, parameters.[0], (if bias then parameters.[1] else null), padding = [| int64 padding; int64 padding |])
-                let upstream = torch.randn(outTheirs.shape, generator = generator)
-                outOurs.backward([| upstream |])
-                outTheirs.backward([| upstream |])
-                // The same sums over magnitudes: every term of each output and gradient taken with its absolute value.
-                let magnitudes = x.abs().requires_grad_(true)
-                let parameterMagnitudes = parameters |> Array.map (fun p -> p.detach().abs().requires_grad_(true))
-                let outMagnitudes =
-                    torch.nn.functional.conv2d(magnitudes, parameterMagnitudes.[0], (if bias then parameterMagnitudes.[1] else null), padding = [| int64 padding; int64 padding |])
-                outMagnitudes.backward([| upstream.abs() |])
-                let close (a: torch.Tensor) (b: torch.Tensor) (scale: torch.Tensor) =
-                    a.shape = b.shape && (a - b).abs().le(scale.mul(torch.tensor 1e-6f)).all().item<bool>()
-                let gradientsClose =
-                    Seq.zip3 model.Parameters parameters parameterMagnitudes
-                    |> Seq.forall (fun (mine, reference, scale) -> close mine.Value.grad reference.grad scale.grad)
-                handles && close outOurs outTheirs outMagnitudes && close ours.grad theirs.grad magnitudes.grad && gradientsClose)
+                handles && matchesLibtorchConvolution model x 1L (int64 padding) 1L bias generator)
+    ]
+
+/// Convolutions DirectConvolution does not take: (batch, in, out, kernel, stride, padding, dilation, height, width, bias, seed).
+let private oneDnnConvolutionCases =
+    Arb.fromGen (gen {
+        let! n = Gen.choose (1, 3)
+        let! c = Gen.choose (1, 12)
+        let! o = Gen.choose (1, 20)
+        let! k = Gen.elements [ 1; 2; 3; 5; 7 ]
+        let! stride = Gen.choose (1, 3)
+        let! dilation = Gen.elements [ 1; 1; 2 ]
+        let! padding = Gen.choose (0, k / 2)
+        let span = (k - 1) * dilation + 1
+        let! h = Gen.choose (max 1 (span - 2 * padding), 24)
+        let! w = Gen.choose (max 1 (span - 2 * padding), 24)
+        let! bias = Gen.elements [ true; false ]
+        let! seed = Gen.choose (0, 10000)
+        return n, c, o, k, stride, padding, dilation, h, w, bias, seed })
+
+/// The oneDNN primitives a convolution layer keeps for each input shape it meets (OneDnnConvolution), or null.
+let private oneDnnPrimitives (model: Layers.Model) =
+    let root = Layers.TorchSharpEscape.Module model
+    let field = root.GetType().GetField("primitives", Reflection.BindingFlags.NonPublic ||| Reflection.BindingFlags.Instance)
+    field.GetValue root :?> Collections.IEnumerable |> Seq.cast<obj> |> List.ofSeq
+
+/// Where DirectConvolution does not apply, a convolution runs on oneDNN primitives made once per input shape
+/// (forward, and the input's and weights' gradients), in the formats oneDNN picks: libtorch's conv2d up to rounding.
+let oneDnnConvolutionTests =
+    testList "oneDNN training convolution equals libtorch's conv2d" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 100 } "outputs and gradients of input, weight and bias, with strides, padding and dilation, each within 1e-6 of the magnitudes it sums" <|
+            Prop.forAll oneDnnConvolutionCases (fun (n, c, o, k, stride, padding, dilation, h, w, bias, seed) ->
+                use scope = torch.NewDisposeScope()
+                let layer = Net.Conv2d(int64 o, int64 k, stride = int64 stride, padding = int64 padding, dilation = int64 dilation, bias = bias)
+                let model = Model.build [ c; h; w ] layer
+                let generator = new torch.Generator(uint64 seed)
+                let x = torch.randn([| int64 n; int64 c; int64 h; int64 w |], generator = generator)
+                let weight = model.Parameters |> Seq.find (fun p -> p.Path.EndsWith "weight")
+                let direct =
+                    typeof<Conv2d>.Assembly.GetType("NeuralVision.Layers.DirectConvolution").GetMethod("Handles")
+                        .Invoke(null, [| box x; box weight.Value; box (int64 stride); box (int64 padding); box (int64 dilation); box 1L |]) :?> bool
+                let matches = matchesLibtorchConvolution model x (int64 stride) (int64 padding) (int64 dilation) bias generator
+                // Either DirectConvolution took it, or oneDNN primitives were made for this shape and ran.
+                let ranOnOneDnn = oneDnnPrimitives model |> List.exists (fun entry -> not (isNull (entry.GetType().GetField("Item2").GetValue entry)))
+                (direct || ranOnOneDnn) && matches)
+        testCase "a layer meeting more input shapes than it keeps primitives for still computes conv2d" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            let model = Model.build [ 6; 14; 14 ] (conv2d 16 5)
+            let generator = new torch.Generator(5UL)
+            for round in 1 .. 2 do
+                for n in 1 .. 6 do
+                    let x = torch.randn([| int64 n; 6L; 14L; 14L |], generator = generator)
+                    Expect.isTrue (matchesLibtorchConvolution model x 1L 0L 1L true generator) $"round {round}, batch {n}"
+            Expect.isLessThanOrEqual (oneDnnPrimitives model).Length 4 "primitives kept for at most the last four shapes"
     ]
 
 /// A convolution on DirectConvolution's kernels followed by a ReLU computes the ReLU itself (as outputs are stored,
@@ -540,4 +598,4 @@ let treeTests =
         }
     ]
 
-let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; directConvolutionTests; convolutionReluTests; reluMaxPoolTests; maxPoolTests; inferenceTests; propertyTests; treeTests ]
+let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; directConvolutionTests; oneDnnConvolutionTests; convolutionReluTests; reluMaxPoolTests; maxPoolTests; inferenceTests; propertyTests; treeTests ]

@@ -22,19 +22,18 @@ internal sealed unsafe class InferencePlan : IDisposable
     /// <summary>How many convolutions run Winograd's algorithm.</summary>
     public int WinogradConvolutions { get; private set; }
 
-    readonly IntPtr engine, stream;
+    readonly IntPtr stream;
+    readonly OneDnnObjects owned;
     readonly List<(IntPtr Primitive, IntPtr Arguments, int Count, string Path, string Kind)> steps = [];
     // What the next steps belong to, for profiles.
     string path = "", kind = "";
-    readonly List<IntPtr> blocks = [], memories = [], primitives = [], primitiveDescs = [];
-    readonly List<Buffer> buffers = [];
     readonly IntPtr inputMemory, outputMemory;
 
     sealed class Buffer(IntPtr pointer, long size) { public readonly IntPtr Pointer = pointer; public readonly long Size = size; public int Users; }
 
     public InferencePlan(InferenceGraph graph, long batch, IntPtr engine, IntPtr stream)
     {
-        (Batch, this.engine, this.stream) = (batch, engine, stream);
+        (Batch, this.stream, owned) = (batch, stream, new OneDnnObjects(engine));
         try
         {
             var values = graph.Shapes.Count;
@@ -123,9 +122,9 @@ internal sealed unsafe class InferencePlan : IDisposable
                             if (pd != IntPtr.Zero) { if (algorithm == ConvolutionWinograd) { WinogradConvolutions++; kind = kind.Replace("convolution", "convolution (Winograd)"); } break; }
                         }
                         if (pd == IntPtr.Zero) throw new InvalidOperationException($"oneDNN has no convolution for {conv.Describe()} on {inShape}.");
-                        var srcMemory = InFormat(input, Copy(dnnl_primitive_desc_query_md(pd, QuerySrc, 0)), temporaries);
-                        var packed = Packed(op.Weight!, Copy(dnnl_primitive_desc_query_md(pd, QueryWeights, 0)));
-                        var dstDesc = Copy(dnnl_primitive_desc_query_md(pd, QueryDst, 0));
+                        var srcMemory = InFormat(input, owned.Query(pd, QuerySrc), temporaries);
+                        var packed = Packed(op.Weight!, owned.Query(pd, QueryWeights));
+                        var dstDesc = owned.Query(pd, QueryDst);
                         if (op.Sum is { } sum)
                         {
                             // oneDNN adds into what the output buffer holds: the shortcut's own buffer when nothing reads
@@ -148,9 +147,9 @@ internal sealed unsafe class InferencePlan : IDisposable
                         var opDesc = Block(OpDescSize);
                         Check(dnnl_inner_product_forward_desc_init(opDesc, ForwardInference, src, weights, bias, dst), "dnnl_inner_product_forward_desc_init");
                         var pd = PrimitiveDesc(opDesc, PostOps(false, op.Relu));
-                        var srcMemory = InFormat(input, Copy(dnnl_primitive_desc_query_md(pd, QuerySrc, 0)), temporaries);
-                        var packed = Packed(op.Weight!, Copy(dnnl_primitive_desc_query_md(pd, QueryWeights, 0)));
-                        Place(op.Output, Copy(dnnl_primitive_desc_query_md(pd, QueryDst, 0)));
+                        var srcMemory = InFormat(input, owned.Query(pd, QuerySrc), temporaries);
+                        var packed = Packed(op.Weight!, owned.Query(pd, QueryWeights));
+                        Place(op.Output, owned.Query(pd, QueryDst));
                         var args = new List<ExecArg> { new() { Arg = ArgSrc, Memory = srcMemory }, new() { Arg = ArgWeights, Memory = packed }, new() { Arg = ArgDst, Memory = memory[op.Output] } };
                         if (op.Bias is not null) args.Add(new() { Arg = ArgBias, Memory = UserMemory(op.Bias).Memory });
                         Step(pd, args);
@@ -175,7 +174,7 @@ internal sealed unsafe class InferencePlan : IDisposable
                         fixed (long* s = strides, kk = kernels, d = dilation, l = left, r = right)
                             Check(dnnl_pooling_v2_forward_desc_init(opDesc, ForwardInference, algorithm, desc[input], dst, s, kk, d, l, r), "dnnl_pooling_v2_forward_desc_init");
                         var pd = PrimitiveDesc(opDesc, IntPtr.Zero);
-                        Place(op.Output, Copy(dnnl_primitive_desc_query_md(pd, QueryDst, 0)));
+                        Place(op.Output, owned.Query(pd, QueryDst));
                         Step(pd, [new() { Arg = ArgSrc, Memory = memory[input] }, new() { Arg = ArgDst, Memory = memory[op.Output] }]);
                         break;
                     }
@@ -233,34 +232,10 @@ internal sealed unsafe class InferencePlan : IDisposable
         IntPtr Plain(Shape shape) => Desc([batch, .. shape], shape.Rank == 3 ? TagAbcd : shape.Rank == 1 ? TagAb : throw new ArgumentException($"a value of shape {shape} has no plain format here"));
     }
 
-    IntPtr Block(int size)
-    {
-        var block = (IntPtr)NativeMemory.AllocZeroed((nuint)size);
-        blocks.Add(block);
-        return block;
-    }
-
-    IntPtr Desc(long[] dims, int tag)
-    {
-        var d = Block(MemoryDescSize);
-        fixed (long* p = dims) Check(dnnl_memory_desc_init_by_tag(d, dims.Length, p, F32, tag), "dnnl_memory_desc_init_by_tag");
-        return d;
-    }
-
-    // A primitive's descriptors live as long as the primitive descriptor: keep a copy for the plan.
-    IntPtr Copy(IntPtr desc)
-    {
-        var d = Block(MemoryDescSize);
-        NativeMemory.Copy((void*)desc, (void*)d, MemoryDescSize);
-        return d;
-    }
-
-    IntPtr Memory(IntPtr desc, IntPtr handle)
-    {
-        var m = CreateMemory(desc, engine, handle);
-        memories.Add(m);
-        return m;
-    }
+    IntPtr Block(int size) => owned.Block(size);
+    IntPtr Desc(long[] dims, int tag) => owned.Desc(dims, tag);
+    IntPtr Copy(IntPtr desc) => owned.Copy(desc);
+    IntPtr Memory(IntPtr desc, IntPtr handle) => owned.Memory(desc, handle);
 
     // A parameter tensor (contiguous, kept alive by the graph) as oneDNN memory in its own plain format.
     (IntPtr Memory, IntPtr Desc) UserMemory(Tensor tensor)
@@ -271,12 +246,7 @@ internal sealed unsafe class InferencePlan : IDisposable
     }
 
     // Native memory the plan owns until it is disposed.
-    Buffer Allocate(long size)
-    {
-        var b = new Buffer((IntPtr)NativeMemory.AlignedAlloc((nuint)size, 64), size);
-        buffers.Add(b);
-        return b;
-    }
+    Buffer Allocate(long size) => new(owned.Buffer(size), size);
 
     // Weights reordered once into the format their primitive reads.
     IntPtr Packed(Tensor weight, IntPtr format)
@@ -297,29 +267,15 @@ internal sealed unsafe class InferencePlan : IDisposable
         Check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create");
         Check(dnnl_primitive_attr_set_post_ops(attr, ops), "dnnl_primitive_attr_set_post_ops");
         dnnl_post_ops_destroy(ops);
-        attributes.Add(attr);
-        return attr;
+        return owned.Own(attr);
     }
-    readonly List<IntPtr> attributes = [];
 
-    IntPtr TryPrimitiveDesc(IntPtr opDesc, IntPtr attr)
-    {
-        IntPtr pd;
-        if (dnnl_primitive_desc_create(&pd, opDesc, attr, engine, IntPtr.Zero) != 0) return IntPtr.Zero;
-        primitiveDescs.Add(pd);
-        return pd;
-    }
+    IntPtr TryPrimitiveDesc(IntPtr opDesc, IntPtr attr) => owned.TryPrimitiveDesc(opDesc, attr);
 
     IntPtr PrimitiveDesc(IntPtr opDesc, IntPtr attr) =>
         TryPrimitiveDesc(opDesc, attr) is var pd && pd != IntPtr.Zero ? pd : throw new InvalidOperationException("oneDNN could not make a primitive for an operation of the plan.");
 
-    IntPtr ReorderPrimitive(IntPtr from, IntPtr to)
-    {
-        IntPtr pd;
-        Check(dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, IntPtr.Zero), "dnnl_reorder_primitive_desc_create");
-        primitiveDescs.Add(pd);
-        return pd;
-    }
+    IntPtr ReorderPrimitive(IntPtr from, IntPtr to) => owned.ReorderDesc(from, to);
 
     void Reorder(IntPtr fromMemory, IntPtr from, IntPtr toMemory, IntPtr to)
     {
@@ -336,13 +292,7 @@ internal sealed unsafe class InferencePlan : IDisposable
         var other => other.ToString().ToLowerInvariant(),
     };
 
-    IntPtr Create(IntPtr pd)
-    {
-        IntPtr primitive;
-        Check(dnnl_primitive_create(&primitive, pd), "dnnl_primitive_create");
-        primitives.Add(primitive);
-        return primitive;
-    }
+    IntPtr Create(IntPtr pd) => owned.Primitive(pd);
 
     void Step(IntPtr pd, List<ExecArg> args)
     {
@@ -390,12 +340,7 @@ internal sealed unsafe class InferencePlan : IDisposable
     {
         if (disposed) return;
         disposed = true;
-        foreach (var p in primitives) dnnl_primitive_destroy(p);
-        foreach (var pd in primitiveDescs) dnnl_primitive_desc_destroy(pd);
-        foreach (var a in attributes) dnnl_primitive_attr_destroy(a);
-        foreach (var m in memories) dnnl_memory_destroy(m);
-        foreach (var b in buffers) NativeMemory.AlignedFree((void*)b.Pointer);
-        foreach (var b in blocks) NativeMemory.Free((void*)b);
+        owned.Dispose();
         GC.SuppressFinalize(this);
     }
 

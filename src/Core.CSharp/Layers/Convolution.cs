@@ -1,3 +1,4 @@
+using NeuralVision.Native;
 using static TorchSharp.torch;
 
 namespace NeuralVision.Layers;
@@ -46,22 +47,46 @@ public sealed record Conv2d(long OutChannels, long Kernel, long Stride = 1, long
 internal sealed class Conv2dModule : nn.Module<Tensor, Tensor>
 {
     readonly long stride, padding, dilation, groups;
+    // NV_CONVOLUTION=libtorch (read when the layer is made) keeps libtorch's conv2d where DirectConvolution does not apply.
+    readonly bool oneDnn;
 
     public Conv2dModule(TorchSharp.Modules.Conv2d made, long stride, long padding, long dilation, long groups) : base("Conv2d")
     {
         (this.stride, this.padding, this.dilation, this.groups) = (stride, padding, dilation, groups);
+        oneDnn = Environment.GetEnvironmentVariable("NV_CONVOLUTION") is not "libtorch";
         register_parameter("weight", made.weight!);
         if (made.bias is { } bias) register_parameter("bias", bias);
     }
+
+    // oneDNN primitives made for the input shapes this layer has met (the last few), or null where oneDNN had none.
+    readonly List<(long[] Shape, OneDnnConvolution? Primitives)> primitives = [];
+    const int ShapesKept = 4;
 
     public override Tensor forward(Tensor input)
     {
         // Looked up each time: moving the module to another device replaces the registered tensors.
         var weight = get_parameter("weight")!;
         var bias = get_parameter("bias");
-        return DirectConvolution.Handles(input, weight, stride, padding, dilation, groups)
-            ? DirectConv2dFunction.Of(input, weight, bias, padding)
-            : nn.functional.conv2d(input, weight, bias, [stride, stride], [padding, padding], [dilation, dilation], groups);
+        if (DirectConvolution.Handles(input, weight, stride, padding, dilation, groups))
+            return DirectConv2dFunction.Of(input, weight, bias, padding);
+        if (PrimitivesFor(input, weight, bias) is { } made)
+            return OneDnnConv2dFunction.Of(input.contiguous(), weight.contiguous(), bias, made);
+        return nn.functional.conv2d(input, weight, bias, [stride, stride], [padding, padding], [dilation, dilation], groups);
+    }
+
+    OneDnnConvolution? PrimitivesFor(Tensor input, Tensor weight, Tensor? bias)
+    {
+        if (!oneDnn || !OneDnnConvolution.Takes(input, weight, groups) || OneDnn.Missing is not null) return null;
+        lock (primitives)
+        {
+            foreach (var (shape, made) in primitives)
+                if (shape.SequenceEqual(input.shape)) return made;
+            // A plan dropped here is freed by its finalizer once no autograd graph still holds it.
+            if (primitives.Count == ShapesKept) primitives.RemoveAt(0);
+            var created = OneDnnConvolution.TryCreate(input.shape, weight.shape, bias is not null, stride, padding, dilation);
+            primitives.Add((input.shape, created));
+            return created;
+        }
     }
 
     /// <summary>

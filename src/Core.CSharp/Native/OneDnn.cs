@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace NeuralVision.Native;
 
 /// <summary>
-/// The C API of oneDNN 2.x (Debian's libdnnl2), the few calls an inference plan needs. libtorch carries its own
+/// The C API of oneDNN 2.x (Debian's libdnnl2), the few calls inference plans and training convolutions need. libtorch carries its own
 /// oneDNN inside, unexported, so its kernels cannot be reached with other settings (prepacked weights, Winograd,
 /// fused post-operations); this one can. The descriptors of oneDNN 2.x are structs the caller owns: they are held
 /// here as blocks of native memory of the header's sizes, and only passed by pointer.
@@ -20,13 +20,14 @@ internal static unsafe class OneDnn
 
     public const int F32 = 3;
     public const int TagAny = 1, TagA = 2, TagAb = 3, TagAbcd = 5, TagAcdb = 20;
-    public const int ForwardInference = 96;
+    public const int ForwardTraining = 64, ForwardInference = 96, BackwardData = 160, BackwardWeights = 192;
     public const int ConvolutionDirect = 1, ConvolutionWinograd = 2;
     public const int EltwiseRelu = 31;
     public const int PoolingMax = 511, PoolingAvgIncludePadding = 767, PoolingAvgExcludePadding = 1023;
     public const int BinaryAdd = 131056;
-    public const int QuerySrc = 129, QueryWeights = 131, QueryDst = 133, QueryImplementation = 8;
+    public const int QuerySrc = 129, QueryDiffSrc = 130, QueryWeights = 131, QueryDiffWeights = 132, QueryDst = 133, QueryDiffDst = 134, QueryImplementation = 8;
     public const int ArgSrc = 1, ArgSrc1 = 2, ArgDst = 17, ArgWeights = 33, ArgBias = 41, ArgFrom = 1, ArgTo = 17;
+    public const int ArgDiffSrc = 129, ArgDiffDst = 145, ArgDiffWeights = 161, ArgDiffBias = 169;
     const int EngineCpu = 1, StreamDefault = 1;
     static readonly IntPtr Allocate = new(-1);
 
@@ -100,6 +101,8 @@ internal static unsafe class OneDnn
     [DllImport(Library)] public static extern int dnnl_memory_get_data_handle(IntPtr memory, IntPtr* handle);
     [DllImport(Library)] public static extern int dnnl_memory_destroy(IntPtr memory);
     [DllImport(Library)] public static extern int dnnl_dilated_convolution_forward_desc_init(IntPtr desc, int prop, int algorithm, IntPtr src, IntPtr weights, IntPtr bias, IntPtr dst, long* strides, long* dilates, long* paddingLeft, long* paddingRight);
+    [DllImport(Library)] public static extern int dnnl_dilated_convolution_backward_data_desc_init(IntPtr desc, int algorithm, IntPtr diffSrc, IntPtr weights, IntPtr diffDst, long* strides, long* dilates, long* paddingLeft, long* paddingRight);
+    [DllImport(Library)] public static extern int dnnl_dilated_convolution_backward_weights_desc_init(IntPtr desc, int algorithm, IntPtr src, IntPtr diffWeights, IntPtr diffBias, IntPtr diffDst, long* strides, long* dilates, long* paddingLeft, long* paddingRight);
     [DllImport(Library)] public static extern int dnnl_pooling_v2_forward_desc_init(IntPtr desc, int prop, int algorithm, IntPtr src, IntPtr dst, long* strides, long* kernel, long* dilation, long* paddingLeft, long* paddingRight);
     [DllImport(Library)] public static extern int dnnl_inner_product_forward_desc_init(IntPtr desc, int prop, IntPtr src, IntPtr weights, IntPtr bias, IntPtr dst);
     [DllImport(Library)] public static extern int dnnl_eltwise_forward_desc_init(IntPtr desc, int prop, int algorithm, IntPtr data, float alpha, float beta);
