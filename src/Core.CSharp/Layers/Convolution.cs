@@ -42,7 +42,8 @@ public sealed record Conv2d(long OutChannels, long Kernel, long Stride = 1, long
 
 /// <summary>
 /// A 2-D convolution with TorchSharp's parameters (made and initialised by its <c>Conv2d</c>, under the same names),
-/// computed by <see cref="DirectConvolution"/> where that path takes the input, by libtorch's conv2d elsewhere.
+/// computed by <see cref="DirectConvolution"/> where that path takes the input, else on oneDNN primitives made once
+/// per input shape (<see cref="OneDnnConvolution"/>, where Debian's oneDNN is here), else by libtorch's conv2d.
 /// </summary>
 internal sealed class Conv2dModule : nn.Module<Tensor, Tensor>
 {

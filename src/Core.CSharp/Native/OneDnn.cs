@@ -83,7 +83,9 @@ internal static unsafe class OneDnn
         return memory;
     }
 
-    // Debian's oneDNN runs on the system's OpenMP (libgomp.so.1), not libtorch's own copy: its threads are set apart.
+    // Debian's oneDNN asks for libgomp.so.1, and libtorch's own copy (libgomp-<hash>.so.1) carries that soname, so
+    // once libtorch is loaded both run on its one OpenMP runtime and thread pool (no second team spinning beside the
+    // first). The thread count is set here all the same, for a libtorch whose OpenMP would be another.
     [DllImport("libgomp.so.1")] public static extern void omp_set_num_threads(int threads);
 
     [DllImport(Library)] public static extern Version* dnnl_version();
