@@ -96,6 +96,23 @@ let run (rounds: int) =
             alternate rounds 200 (run (fun () -> merged.Forward input))
                 (run (fun () -> torch.nn.functional.relu(torch.nn.functional.conv2d(input, weight.Value, bias.Value, padding = [| 2L; 2L |]))))
         report "conv_relu_1to6_5x5_28x28" "the same convolution and the ReLU after it, as one operation" a b
+    for name, what, batch, channels, size, outputs, kernel, padding in
+            [ "conv_6to16_5x5_14x14", "convolution 6 -> 16 channels, 5x5 (LeNet's second): forward, input's and weights' gradients (oneDNN primitives made once)", 64L, 6L, 14L, 16L, 5L, 0L
+              "conv_64to64_3x3_16x16_b32", "convolution 64 -> 64, 3x3, padding 1, batch 32 (ResNet-18's first stage): the same, by Winograd's algorithm", 32L, 64L, 16L, 64L, 3L, 1L ] do
+        // Convolutions DirectConvolution does not take: oneDNN primitives made once per shape (OneDnnConvolution).
+        let input = torch.randn([| batch; channels; size; size |]).requires_grad_(true)
+        let model = Model.build [ int channels; int size; int size ] (Layers.Net.Conv2d(outputs, kernel, padding = padding))
+        model.Train()
+        let weight = model.Parameters |> Seq.find (fun p -> p.Path.EndsWith "weight")
+        let bias = model.Parameters |> Seq.find (fun p -> p.Path.EndsWith "bias")
+        let upstream = torch.randn(model.Forward(input).shape)
+        let run (forward: unit -> torch.Tensor) () =
+            use _ = torch.NewDisposeScope()
+            torch.autograd.backward([| forward () |], [| upstream |])
+        let a, b =
+            alternate rounds (if batch > 32L then 100 else 10) (run (fun () -> model.Forward input))
+                (run (fun () -> torch.nn.functional.conv2d(input, weight.Value, bias.Value, padding = [| padding; padding |])))
+        report name what a b
     do
         // LeNet's second ReLU and pool (after the 6 -> 16 convolution), the ReLU taken into the pool.
         let input = torch.randn([| 64L; 16L; 10L; 10L |]).requires_grad_(true)
