@@ -78,6 +78,10 @@ internal sealed class Conv2dModule : nn.Module<Tensor, Tensor>
     OneDnnConvolution? PrimitivesFor(Tensor input, Tensor weight, Tensor? bias)
     {
         if (!oneDnn || !OneDnnConvolution.Takes(input, weight, groups) || OneDnn.Missing is not null) return null;
+        // Where the weights outnumber the input's values (ResNet's last two stages), libtorch's own, newer oneDNN
+        // measured faster: 512 channels on 2×2 at batch 32, forward and backward 15.8 against 16.9 ms; 256 on 4×4,
+        // 4.8 against 5.2.
+        if (weight.numel() > input.numel()) return null;
         lock (primitives)
         {
             foreach (var (shape, made) in primitives)

@@ -25,6 +25,9 @@ internal sealed unsafe class OneDnnConvolution : IDisposable
     /// <summary>Whether the primitives run Winograd's algorithm (3×3, stride 1, output planes of 8×8 and more).</summary>
     public bool Winograd { get; }
 
+    // Input channels below which the weights' gradient reads channels-last activations.
+    const long FewChannels = 16;
+
     readonly long[] outputShape, weightShape;
     readonly bool hasBias;
     readonly OneDnnObjects owned;
@@ -53,9 +56,9 @@ internal sealed unsafe class OneDnnConvolution : IDisposable
             // oneDNN's right padding is whatever makes its output size libtorch's (which drops a last partial window).
             long Right(int axis) => (output[axis] - 1) * stride + (weight[axis] - 1) * dilation + 1 - input[axis] - padding;
             long[] right = [Right(2), Right(3)];
-            // The weights' gradient reads its activations channels-last where it can: there oneDNN 2.6 has AVX-512
-            // kernels for few input channels too, where its blocked format falls back to AVX2 (LeNet's 6 -> 16
-            // convolution at batch 64: 0.18 against 0.50 ms, reorders aside).
+            // With few input channels the weights' gradient reads its activations channels-last: there oneDNN 2.6 has
+            // AVX-512 kernels for them, where its blocked format falls back to AVX2 (LeNet's 6 -> 16 convolution at
+            // batch 64: 0.18 against 0.50 ms, reorders aside). With many, the blocked format oneDNN picks.
             var (lastInput, lastOutput) = (owned.Desc(input, TagAcdb), owned.Desc(output, TagAcdb));
             (IntPtr Forward, IntPtr Data, IntPtr Weights)? Make(int algorithm)
             {
@@ -75,7 +78,7 @@ internal sealed unsafe class OneDnnConvolution : IDisposable
                 var forwardPd = owned.TryPrimitiveDesc(forwardDesc, IntPtr.Zero);
                 if (forwardPd == IntPtr.Zero) return null;
                 var dataPd = owned.TryPrimitiveDesc(dataDesc, IntPtr.Zero, forwardPd);
-                var weightsPd = owned.TryPrimitiveDesc(WeightsDesc(lastInput, lastOutput), IntPtr.Zero, forwardPd) is var channelsLast && channelsLast != IntPtr.Zero
+                var weightsPd = input[1] < FewChannels && owned.TryPrimitiveDesc(WeightsDesc(lastInput, lastOutput), IntPtr.Zero, forwardPd) is var channelsLast && channelsLast != IntPtr.Zero
                     ? channelsLast
                     : owned.TryPrimitiveDesc(WeightsDesc(anyInput, anyOutput), IntPtr.Zero, forwardPd);
                 return dataPd == IntPtr.Zero || weightsPd == IntPtr.Zero ? null : (forwardPd, dataPd, weightsPd);
