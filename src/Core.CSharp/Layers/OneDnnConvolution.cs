@@ -24,10 +24,11 @@ internal sealed unsafe class OneDnnConvolution : IDisposable
     /// <summary>The input shape [N, C, H, W] the primitives were made for.</summary>
     public long[] InputShape { get; }
 
-    /// <summary>Whether the primitives run Winograd's algorithm (3×3, stride 1, output planes of 8×8 and more).</summary>
+    /// <summary>Whether the primitives run Winograd's algorithm (3×3, stride 1, output planes of 8×8 and more, 16 channels or more in and out).</summary>
     public bool Winograd { get; }
 
-    // Input channels below which the weights' gradient reads channels-last activations.
+    // Input channels below which the weights' gradient reads channels-last activations (and below which, in or out,
+    // Winograd's algorithm is not used).
     const long FewChannels = 16;
 
     readonly long[] outputShape, weightShape;
@@ -89,7 +90,11 @@ internal sealed unsafe class OneDnnConvolution : IDisposable
             // multiplications, and about 1.6× faster here forward and backward (ResNet's 64 and 128 channels on 16×16
             // and 8×8, batch 32: 4.3 against 8.4 ms and 4.4 against 7.0). On smaller planes the transforms of the few
             // 4×4 tiles cost more than they save (512 channels on 2×2: 17.8 against 9.7 ms), and direct it is.
+            // Only with 16 channels or more in and out: its transforms mix a tile's values, so an output that sums few
+            // terms (one output channel, a border pixel's gradient) takes rounding from its neighbours' magnitudes
+            // (1.8e-4 of its own measured with 1 output channel), and such layers are cheap direct anyway.
             var winograd = weight[2] == 3 && weight[3] == 3 && stride == 1 && dilation == 1 && output[2] >= 8 && output[3] >= 8
+                           && weight[0] >= FewChannels && weight[1] >= FewChannels
                 ? Make(ConvolutionWinograd) : null;
             Winograd = winograd is not null;
             var (forwardPd, dataPd, weightsPd) = winograd ?? Make(ConvolutionDirect) ?? throw new NotSupportedException("oneDNN has no convolution for this shape");
@@ -127,6 +132,10 @@ internal sealed unsafe class OneDnnConvolution : IDisposable
         long Size(int axis) => ConvArithmetic.OutputSize(input[axis], weight[axis], stride, padding, dilation);
         long[] output = [input[0], weight[0], Size(2), Size(3)];
         if (output[2] < 1 || output[3] < 1) return null;
+        // A last window that drops input columns would need a negative right padding, which oneDNN 2.6 does not take
+        // safely (it corrupted the heap here): libtorch's conv2d takes those shapes.
+        for (int axis = 2; axis <= 3; axis++)
+            if ((output[axis] - 1) * stride + (weight[axis] - 1) * dilation + 1 - input[axis] - padding < 0) return null;
         try { return new OneDnnConvolution(input, weight, hasBias, stride, padding, dilation, output); }
         catch (NotSupportedException) { return null; }
     }
