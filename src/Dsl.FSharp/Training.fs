@@ -147,6 +147,9 @@ module Train =
     let start (optimiser: Optimiser) (loss: Loss) (model: Layers.Model) : TrainState = Train.Start(model, optimiser, loss)
     /// One step: State → Batch → State.
     let step (state: TrainState) (batch: Batch) : TrainState = Train.Step(state, batch)
+    /// The state with every step through autograd's graph of the whole model, where module hooks must run (a plain
+    /// pipeline otherwise trains on its backward pass written out: the same gradients, less overhead).
+    let withAutograd (state: TrainState) : TrainState = state.WithAutograd()
     /// One epoch: `step` folded over the batches.
     let epoch (state: TrainState) (batches: seq<Batch>) : TrainState = Train.Epoch(state, batches)
 

@@ -137,23 +137,106 @@ let flatTests =
         }
     ]
 
+let private weightsOf (model: Layers.Model) =
+    [ for p in model.Parameters -> p.Value.detach().cpu().data<float32>().ToArray() ]
+
+/// Whether a state's model trains on the written-out backward pass (TrainState.Manual, internal).
+let private writtenOut (state: TrainState) =
+    typeof<TrainState>.GetProperty("Manual", Reflection.BindingFlags.NonPublic ||| Reflection.BindingFlags.Instance).GetValue(state) |> isNull |> not
+
+let manualBackwardTests =
+    testList "the backward pass written out" [
+        test "plain pipelines train to the bit as through autograd: losses, weights, frozen layers, oneDNN and DirectConvolution layers" {
+            let cases =
+                [ "LeNet (its first convolution DirectConvolution's, its second oneDNN's)", [ 1; 28; 28 ],
+                  Layers.Net.Conv2d(6L, 5L, padding = 2L) --> relu --> maxPool 2 --> conv2d 16 5 --> relu --> maxPool 2
+                  --> flatten --> linear 120 --> relu --> linear 84 --> relu --> linear 10
+                  "convolutions without a ReLU after them, a ReLU after a pool, a linear layer without one", [ 3; 12; 12 ],
+                  conv2d 8 3 --> maxPool 2 --> relu --> conv2d 16 3 --> flatten --> linear 20 --> linear 10
+                  "a multilayer perceptron", [ 1; 8; 8 ], flatten --> linear 32 --> relu --> linear 32 --> relu --> linear 10 ]
+            for name, shape, net in cases do
+                let run autograd frozen =
+                    Seed.set 5
+                    let model = Model.build shape net
+                    if frozen then model.FreezeInPlace "0" |> ignore
+                    let start = Train.start (adam 1e-2) crossEntropy model
+                    Expect.equal (writtenOut start) true $"{name}: a plain pipeline"
+                    let mutable state = if autograd then start.WithAutograd() else start
+                    let losses =
+                        [ for k in 1 .. 4 ->
+                            Seed.set (100 + k)
+                            let x = torch.rand([| yield 16L; for s in shape -> int64 s |])
+                            let y = torch.randint(10L, [| 16L |])
+                            state <- Train.step state (new Batch(x, y))
+                            state.LastLoss ]
+                    losses, weightsOf model
+                for frozen in [ false; true ] do
+                    let lossesA, weightsA = run false frozen
+                    let lossesB, weightsB = run true frozen
+                    Expect.equal lossesA lossesB $"{name} (first layer frozen: {frozen}): the same losses to the bit"
+                    Expect.equal weightsA weightsB $"{name} (first layer frozen: {frozen}): the same weights to the bit"
+        }
+        test "the written-out pass runs where it is used: the layers' forward hooks are not called, and are with autograd" {
+            let model = Model.build [ 1; 12; 12 ] (conv2d 4 3 --> relu --> maxPool 2 --> flatten --> linear 10)
+            let calls = ref 0
+            let leaf = (Layers.TorchSharpEscape.Module model).named_modules() |> Seq.pick (fun struct (n, m) -> if n = "4" then Some (m :?> torch.nn.Module<torch.Tensor, torch.Tensor>) else None)
+            let hook = leaf.register_forward_hook(fun _ _ output -> calls.Value <- calls.Value + 1; output)
+            let batch () = new Batch(torch.rand([| 8L; 1L; 12L; 12L |]), torch.randint(10L, [| 8L |]))
+            let state = Train.step (Train.start (adam 1e-3) crossEntropy model) (batch ())
+            Expect.equal calls.Value 0 "written out: the linear module is not called"
+            Train.step (state.WithAutograd()) (batch ()) |> ignore
+            hook.remove ()
+            Expect.equal calls.Value 1 "through autograd: it is"
+        }
+        test "models with other layers (BatchNorm, dropout, a residual block, a sigmoid) train through autograd" {
+            for net in [ conv2d 4 3 --> batchNorm2d --> relu --> flatten --> linear 10
+                         flatten --> dropout 0.5 --> linear 10
+                         conv2d 4 3 --> residual (conv2dSame 4 3) --> flatten --> linear 10
+                         flatten --> linear 8 --> sigmoid --> linear 10 ] do
+                let state = Train.start (adam 1e-3) crossEntropy (Model.build [ 1; 8; 8 ] net)
+                Expect.equal (writtenOut state) false $"{net.Describe()}: not written out"
+        }
+        test "a batch the kernels do not take (float64 for a float32 model) fails as it does through autograd" {
+            let model = Model.build [ 1; 8; 8 ] (conv2d 4 3 --> relu --> flatten --> linear 10)
+            let step autograd =
+                let state = Train.start (adam 1e-3) crossEntropy model
+                let state = if autograd then state.WithAutograd() else state
+                try Train.step state (new Batch(torch.rand([| 4L; 1L; 8L; 8L |], dtype = torch.float64), torch.randint(10L, [| 4L |]))) |> ignore; "no error"
+                with e -> e.GetType().Name
+            Expect.equal (step false) (step true) "the same exception"
+        }
+    ]
+
+/// A training state for `net` on 640 random 28×28 images, and a step that takes the next batch of 64 (epoch after epoch).
+let private stepsOnRandomImages net =
+    Seed.set 1
+    let data = TensorData(torch.rand([| 640L; 1L; 28L; 28L |]), torch.randint(10L, [| 640L |]))
+    let loader = batches 64 data
+    let state = ref (Train.start (adam 1e-3) crossEntropy (Model.build [ 1; 28; 28 ] net))
+    let start = state.Value
+    let epoch = ref 0
+    let batchesLeft = ref Seq.empty<Batch>
+    let step () =
+        if Seq.isEmpty batchesLeft.Value then
+            epoch.Value <- epoch.Value + 1
+            batchesLeft.Value <- loader.Epoch(epoch.Value) |> Seq.cache
+        let batch = Seq.head batchesLeft.Value
+        batchesLeft.Value <- Seq.tail batchesLeft.Value
+        state.Value <- Train.step state.Value batch
+    start, step
+
 let memoryTests =
     testList "memory stays flat" [
         test "2,000 training steps leave no live tensors and no native memory behind" {
-            Seed.set 1
-            let data = TensorData(torch.rand([| 640L; 1L; 28L; 28L |]), torch.randint(10L, [| 640L |]))
-            let model = Model.build [ 1; 28; 28 ] (conv2d 6 5 --> relu --> maxPool 2 --> flatten --> dropout 0.2 --> linear 10)
-            let loader = batches 64 data
-            let state = ref (Train.start (adam 1e-3) crossEntropy model)
-            let epoch = ref 0
-            let batchesLeft = ref Seq.empty<Batch>
-            let step () =
-                if Seq.isEmpty batchesLeft.Value then
-                    epoch.Value <- epoch.Value + 1
-                    batchesLeft.Value <- loader.Epoch(epoch.Value) |> Seq.cache
-                let batch = Seq.head batchesLeft.Value
-                batchesLeft.Value <- Seq.tail batchesLeft.Value
-                state.Value <- Train.step state.Value batch
+            let state, step = stepsOnRandomImages (conv2d 6 5 --> relu --> maxPool 2 --> flatten --> dropout 0.2 --> linear 10)
+            Expect.equal (writtenOut state) false "autograd's path is what is measured (dropout)"
+            let tensors, nativeKiB, growthText = growth 2000 step
+            Expect.isLessThanOrEqual tensors 2L $"live tensors grew by {tensors}"
+            Expect.isLessThan nativeKiB 1024L growthText
+        }
+        test "2,000 training steps of a plain pipeline (its backward pass written out) leave no live tensors and no native memory behind" {
+            let state, step = stepsOnRandomImages (conv2d 6 5 --> relu --> maxPool 2 --> conv2d 16 5 --> relu --> maxPool 2 --> flatten --> linear 10)
+            Expect.equal (writtenOut state) true "the written-out pass is what is measured"
             let tensors, nativeKiB, growthText = growth 2000 step
             Expect.isLessThanOrEqual tensors 2L $"live tensors grew by {tensors}"
             Expect.isLessThan nativeKiB 1024L growthText
@@ -216,8 +299,6 @@ let private smallData (n: int) =
 
 let private cnn = conv2d 8 3 --> relu --> maxPool 2 --> dropout2d 0.1 --> flatten --> linear 32 --> relu --> dropout 0.3 --> linear 10
 
-let private weightsOf (model: Layers.Model) =
-    [ for p in model.Parameters -> p.Value.detach().cpu().data<float32>().ToArray() ]
 
 let resumeTests =
     testList "checkpoints and resume" [
@@ -483,4 +564,4 @@ let metricTests =
     ]
 
 // Sequenced: these tests seed libtorch's global generator and measure memory, so nothing may run beside them.
-let tests = testSequenced (testList "training" [ foldTests; courseReplayTests; flatTests; memoryTests; resumeTests; callbackTests; optionTests; metricTests ])
+let tests = testSequenced (testList "training" [ foldTests; courseReplayTests; flatTests; manualBackwardTests; memoryTests; resumeTests; callbackTests; optionTests; metricTests ])

@@ -48,6 +48,14 @@ public sealed record Conv2d(long OutChannels, long Kernel, long Stride = 1, long
 internal sealed class Conv2dModule : nn.Module<Tensor, Tensor>
 {
     readonly long stride, padding, dilation, groups;
+
+    /// <summary>The convolution's padding (the same on every side).</summary>
+    internal long Padding => padding;
+    /// <summary>The weight, [O, C, K, K], and the bias (null without one), as registered now.</summary>
+    internal (Tensor Weight, Tensor? Bias) Parameters => (get_parameter("weight")!, get_parameter("bias"));
+    /// <summary>Whether DirectConvolution computes this layer on <paramref name="input"/>.</summary>
+    internal bool Direct(Tensor input, Tensor weight) => DirectConvolution.Handles(input, weight, stride, padding, dilation, groups);
+
     // NV_CONVOLUTION=libtorch (read when the layer is made) keeps libtorch's conv2d where DirectConvolution does not apply.
     readonly bool oneDnn;
 
@@ -66,16 +74,16 @@ internal sealed class Conv2dModule : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         // Looked up each time: moving the module to another device replaces the registered tensors.
-        var weight = get_parameter("weight")!;
-        var bias = get_parameter("bias");
-        if (DirectConvolution.Handles(input, weight, stride, padding, dilation, groups))
+        var (weight, bias) = Parameters;
+        if (Direct(input, weight))
             return DirectConv2dFunction.Of(input, weight, bias, padding);
         if (PrimitivesFor(input, weight, bias) is { } made)
             return OneDnnConv2dFunction.Of(input.contiguous(), weight.contiguous(), bias, made);
         return nn.functional.conv2d(input, weight, bias, [stride, stride], [padding, padding], [dilation, dilation], groups);
     }
 
-    OneDnnConvolution? PrimitivesFor(Tensor input, Tensor weight, Tensor? bias)
+    /// <summary>The oneDNN primitives for this input's shape, or null where they are not used (see <see cref="OneDnnConvolution.TryCreate"/>).</summary>
+    internal OneDnnConvolution? PrimitivesFor(Tensor input, Tensor weight, Tensor? bias)
     {
         if (!oneDnn || !OneDnnConvolution.Takes(input, weight, groups) || OneDnn.Missing is not null) return null;
         // Read once: each read of a tensor's shape is a call into the native library and a fresh array.
@@ -98,9 +106,9 @@ internal sealed class Conv2dModule : nn.Module<Tensor, Tensor>
     /// </summary>
     public Tensor? ForwardWithRelu(Tensor input)
     {
-        var weight = get_parameter("weight")!;
-        return DirectConvolution.Handles(input, weight, stride, padding, dilation, groups)
-            ? DirectConv2dFunction.Of(input, weight, get_parameter("bias"), padding, relu: true)
+        var (weight, bias) = Parameters;
+        return Direct(input, weight)
+            ? DirectConv2dFunction.Of(input, weight, bias, padding, relu: true)
             : null;
     }
 }

@@ -31,13 +31,21 @@ internal sealed class DirectConv2dFunction : SingleTensorFunction<DirectConv2dFu
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
         var saved = ctx.get_saved_variables();
-        var (input, weight) = (saved[0], saved[1]);
-        if (saved.Count > 2) grad_output = ReluGradient.Of(grad_output.contiguous(), saved[2]);
-        var padding = (long)ctx.get_data("padding");
-        var wanted = (bool[])ctx.get_data("wanted");
-        var inputGradient = wanted[0] ? nn.functional.conv_transpose2d(grad_output, weight, padding: [padding, padding]) : null;
-        var weightGradient = wanted[1] ? DirectConvolution.WeightGradient(input, grad_output, weight.shape[2], padding) : null;
-        var biasGradient = wanted[2] ? grad_output.sum([0, 2, 3]) : null;
-        return [inputGradient!, weightGradient!, biasGradient!, null!, null!];
+        var (input, weight, bias) = Gradients(saved[0], saved[1], grad_output, saved.Count > 2 ? saved[2] : null,
+            (long)ctx.get_data("padding"), (bool[])ctx.get_data("wanted"));
+        return [input!, weight!, bias!, null!, null!];
+    }
+
+    /// <summary>
+    /// The gradients of conv2d(input, weight, bias, padding) — or of relu of it, given that <paramref name="reluOutput"/>
+    /// — from the gradient of its output, each only where <paramref name="wanted"/> (input, weight, bias).
+    /// </summary>
+    public static (Tensor? Input, Tensor? Weight, Tensor? Bias) Gradients(Tensor input, Tensor weight, Tensor outputGradient, Tensor? reluOutput, long padding, bool[] wanted)
+    {
+        if (reluOutput is not null) outputGradient = ReluGradient.Of(outputGradient.contiguous(), reluOutput);
+        var inputGradient = wanted[0] ? nn.functional.conv_transpose2d(outputGradient, weight, padding: [padding, padding]) : null;
+        var weightGradient = wanted[1] ? DirectConvolution.WeightGradient(input, outputGradient, weight.shape[2], padding) : null;
+        var biasGradient = wanted[2] ? outputGradient.sum([0, 2, 3]) : null;
+        return (inputGradient, weightGradient, biasGradient);
     }
 }

@@ -18,6 +18,9 @@ internal sealed class SequenceModule : nn.Module<Tensor, Tensor>
 {
     readonly nn.Module<Tensor, Tensor>[] steps;
 
+    /// <summary>The steps' modules, in order (one per layer of the sequence).</summary>
+    internal IReadOnlyList<nn.Module<Tensor, Tensor>> Steps => steps;
+
     // Steps that may overwrite their input when no gradient is recorded (see forward), by FreshOutput's rule.
     readonly bool[] inPlace;
 

@@ -73,12 +73,14 @@ internal sealed class PlanewiseMaxPoolModule(long kernel, long stride, long padd
     /// max_pool2d(relu(input)) as one operation where training's 2×2 windows take the input (the same numbers as the
     /// two steps, gradients included); null where they do not, for the caller to take the two steps.
     /// </summary>
-    public Tensor? ForwardAfterRelu(Tensor input) =>
-        input.dim() == 4 && input.device_type == TorchSharp.DeviceType.CPU && InTrainingWindows(input) ? WindowMaxPool.Of(input, relu: true) : null;
+    public Tensor? ForwardAfterRelu(Tensor input) => InTrainingWindows(input) ? WindowMaxPool.Of(input, relu: true) : null;
 
     // Training's 2×2 pools (indices wanted: autograd records) on a plain float32 batch: WindowMaxPool's case.
-    bool InTrainingWindows(Tensor input) =>
-        input.requires_grad && is_grad_enabled() && kernel == 2 && stride == 2 && padding == 0 && !ceilMode
+    bool InTrainingWindows(Tensor input) => input.requires_grad && is_grad_enabled() && TakesWindows(input);
+
+    /// <summary>Whether <see cref="WindowMaxPool"/>'s 2×2 windows compute this pool on <paramref name="input"/> (a plain float32 batch).</summary>
+    internal bool TakesWindows(Tensor input) =>
+        kernel == 2 && stride == 2 && padding == 0 && !ceilMode && input.dim() == 4 && input.device_type == TorchSharp.DeviceType.CPU
         && input.dtype == ScalarType.Float32 && input.is_contiguous();
 
     // Planes transposed at a time: LeNet's 64 × 6 = 384 planes of 28×28 were measured fast, 6,000 slow.

@@ -27,21 +27,38 @@ internal sealed class WindowMaxPool : SingleTensorFunction<WindowMaxPool>
     public override Tensor forward(AutogradContext ctx, params object[] vars)
     {
         var (input, relu) = ((Tensor)vars[0], (bool)vars[1]);
-        long n = input.shape[0], c = input.shape[1], h = input.shape[2], w = input.shape[3];
-        var (values, indices) = WindowArgmax.Of(input.view(n * c, h, w), relu);
+        var (values, indices) = Pooled(input, relu);
         // The ReLU's gradient is read off the maxima (kept without this operation's autograd history).
         ctx.save_for_backward(relu ? [indices, values.detach()] : [indices]);
-        ctx.save_data("shape", new[] { n, c, h, w });
-        return values.view(n, c, h / 2, w / 2);
+        ctx.save_data("shape", input.shape);
+        return values;
     }
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
         var saved = ctx.get_saved_variables();
-        var indices = saved[0];
-        var shape = (long[])ctx.get_data("shape");
-        long n = shape[0], c = shape[1], h = shape[2], w = shape[3];
-        var gradient = grad_output.contiguous().view(n * c, -1);
-        return [WindowArgmax.Gradient(gradient, indices, h, w, saved.Count > 1 ? saved[1] : null).view(n, c, h, w), null!];
+        return [Gradient(grad_output, saved[0], (long[])ctx.get_data("shape"), saved.Count > 1 ? saved[1] : null), null!];
+    }
+
+    /// <summary>
+    /// The forward pass without autograd: max_pool2d(input, 2) — of relu(input) with <paramref name="relu"/> — [N, C,
+    /// H/2, W/2], and where each maximum lies (for <see cref="Gradient"/>).
+    /// </summary>
+    public static (Tensor Values, Tensor Indices) Pooled(Tensor input, bool relu)
+    {
+        long n = input.shape[0], c = input.shape[1], h = input.shape[2], w = input.shape[3];
+        var (values, indices) = WindowArgmax.Of(input.view(n * c, h, w), relu);
+        return (values.view(n, c, h / 2, w / 2), indices);
+    }
+
+    /// <summary>
+    /// The input's gradient, of shape <paramref name="inputShape"/>, from the output's: each window's gradient at its
+    /// maximum; given the <paramref name="maxima"/> of a pool with <c>relu</c>, the ReLU's gradient too.
+    /// </summary>
+    public static Tensor Gradient(Tensor outputGradient, Tensor indices, long[] inputShape, Tensor? maxima)
+    {
+        long n = inputShape[0], c = inputShape[1], h = inputShape[2], w = inputShape[3];
+        var gradient = outputGradient.contiguous().view(n * c, -1);
+        return WindowArgmax.Gradient(gradient, indices, h, w, maxima).view(n, c, h, w);
     }
 }

@@ -75,7 +75,16 @@ public static class Train
             var targets = batch.Targets.device == device ? batch.Targets : batch.Targets.to(device);
             state.Updater.zero_grad();
             Tensor loss;
-            try { loss = state.Loss.Compute(state.Model.Forward(inputs), targets); }
+            // A plain pipeline's passes written out (null: autograd's graph of the whole model); the loss stays with
+            // autograd either way, on the model's output.
+            (Tensor Output, Action<Tensor> Backward)? manual = null;
+            Tensor? output = null;
+            try
+            {
+                manual = state.Autograd || state.Manual is not { } passes || !ReferenceEquals(passes.Model, state.Model) ? null : passes.Forward(inputs);
+                output = manual is { } run ? run.Output.detach().requires_grad_() : state.Model.Forward(inputs);
+                loss = state.Loss.Compute(output, targets);
+            }
             catch (Exception e) when (BatchTooLargeException.IsAllocationFailure(e))
             {
                 throw new BatchTooLargeException(batch.Count, BatchTooLargeException.FirstLine(e), e);
@@ -83,7 +92,11 @@ public static class Train
             var value = loss.ToDouble();
             if (!double.IsFinite(value))
                 throw new TrainingDivergedException(Math.Max(1, state.Epoch), state.Step + 1, value, state.LastLoss);
-            try { loss.backward(); }
+            try
+            {
+                loss.backward();
+                if (manual is { } run) run.Backward(output.grad ?? zeros_like(output));
+            }
             catch (Exception e) when (BatchTooLargeException.IsAllocationFailure(e))
             {
                 throw new BatchTooLargeException(batch.Count, BatchTooLargeException.FirstLine(e), e);

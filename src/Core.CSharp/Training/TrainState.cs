@@ -21,6 +21,7 @@ public sealed record TrainState
         Model = model;
         Updater = updater;
         Loss = loss;
+        Manual = ManualBackward.For(model);
     }
 
     /// <summary>The model being trained.</summary>
@@ -58,6 +59,23 @@ public sealed record TrainState
         DataParallel.Join(Model, ranks);
         return this with { Ranks = ranks };
     }
+    /// <summary>
+    /// Whether every step records and replays autograd's graph of the whole model. Off (the default), a plain
+    /// pipeline (convolutions, ReLUs, 2×2 max pools, flatten, linear layers) trains on its backward pass written out
+    /// layer by layer, with the same gradients and less overhead (<see cref="ManualBackward"/>). Turn it on with
+    /// <see cref="WithAutograd"/> where module hooks must run: that pass does not call them.
+    /// </summary>
+    public bool Autograd { get; private init; }
+
+    /// <summary>This state with every step through autograd's graph of the whole model (<see cref="Autograd"/>), or not.</summary>
+    public TrainState WithAutograd(bool autograd = true)
+    {
+        EnsureLive("change how it steps");
+        return this with { Autograd = autograd };
+    }
+
+    /// <summary>The model's passes written out, or null where it is not such a pipeline.</summary>
+    internal ManualBackward? Manual { get; }
     /// <summary>A per-step learning-rate schedule (one-cycle), with its base rate.</summary>
     public (Optim.Schedule Schedule, double BaseLr)? StepSchedule { get; init; }
 

@@ -1,0 +1,182 @@
+using NeuralVision.Layers;
+using static TorchSharp.torch;
+
+namespace NeuralVision.Training;
+
+/// <summary>
+/// The forward and backward passes of a plain pipeline — 2-D convolutions, ReLUs, 2×2 max pools, flatten, linear
+/// layers, as LeNet — run layer by layer by hand instead of recorded and replayed by autograd: each layer's forward
+/// keeps what its backward needs, and its backward calls the same kernels the layer's autograd operation calls, so
+/// the gradients are autograd's own (tested to the bit against <see cref="Train.Step"/> without it).
+/// </summary>
+/// <remarks>
+/// A training step of LeNet at batch 64 spends about half its time on one core while the other waits: recording the
+/// graph, the autograd engine's walk back through it, TorchSharp's managed autograd functions (about 20 µs each way,
+/// measured on an identity), the gradients accumulated into the parameters by operations of their own. At batch 1,
+/// where the arithmetic is nothing, a step took 1.1 ms. Written out, the backward pass is the kernels alone.
+/// Only the loss stays with autograd, on the model's output: any loss works unchanged. Models with anything else
+/// (BatchNorm, dropout, combinators) train through autograd as before; so does a batch that a layer's kernels do
+/// not take (<see cref="Forward"/> returns null before anything has changed).
+/// </remarks>
+internal sealed class ManualBackward
+{
+    /// <summary>One layer: its forward pass, returning its output and the backward pass that turns the output's gradient into the input's (null when not wanted) and adds the parameters' gradients.</summary>
+    abstract class Stage
+    {
+        public abstract (Tensor Output, Func<Tensor, bool, Tensor?> Backward)? Forward(Tensor input);
+    }
+
+    readonly Stage[] stages;
+
+    /// <summary>The model these passes run.</summary>
+    public Model Model { get; }
+
+    ManualBackward(Model model, Stage[] stages) => (Model, this.stages) = (model, stages);
+
+    /// <summary>The passes for <paramref name="model"/>, or null where it is not a pipeline of the layers written out here.</summary>
+    public static ManualBackward? For(Model model)
+    {
+        if (model.Device.type != TorchSharp.DeviceType.CPU || model.Spec is not Sequence sequence || model.Module is not SequenceModule module)
+            return null;
+        if (module.parameters().Any(p => p.dtype != ScalarType.Float32)) return null;
+        var layers = sequence.Layers;
+        var steps = module.Steps;
+        var stages = new List<Stage>();
+        for (int i = 0; i < layers.Count; i++)
+        {
+            bool reluNext = i + 1 < layers.Count && IsRelu(layers[i + 1]);
+            Stage? stage = (Unnamed(layers[i]), steps[i]) switch
+            {
+                (Conv2d, Conv2dModule conv) => new Convolution(conv, reluNext),
+                (Linear { Bias: true }, TorchSharp.Modules.Linear linear) => new Dense(linear, reluNext),
+                (Pool2d { Kind: PoolKind.Max }, PlanewiseMaxPoolModule pool) => new MaxPool(pool),
+                (Flatten, _) => new Flattening(),
+                (Activation { Kind: ActivationKind.ReLU }, _) => new Rectifier(),
+                _ => null,
+            };
+            if (stage is null) return null;
+            stages.Add(stage);
+            // A ReLU after a convolution or a linear layer is taken in by it.
+            if (reluNext && stage is Convolution or Dense) i++;
+        }
+        return new ManualBackward(model, [.. stages]);
+    }
+
+    static Layer Unnamed(Layer layer) => layer is Named named ? Unnamed(named.Inner) : layer;
+
+    static bool IsRelu(Layer layer) => Unnamed(layer) is Activation { Kind: ActivationKind.ReLU };
+
+    /// <summary>
+    /// The model's output for <paramref name="input"/> and the backward pass from its gradient, which adds each
+    /// parameter's gradient to its <c>.grad</c> (as autograd does); null, with nothing changed, where a layer's
+    /// kernels do not take this batch.
+    /// </summary>
+    public (Tensor Output, Action<Tensor> Backward)? Forward(Tensor input)
+    {
+        using var noGrad = no_grad();
+        var backwards = new Func<Tensor, bool, Tensor?>[stages.Length];
+        var x = input;
+        for (int i = 0; i < stages.Length; i++)
+        {
+            if (stages[i].Forward(x) is not var (output, backward)) return null;
+            backwards[i] = backward;
+            x = output;
+        }
+        return (x, outputGradient =>
+        {
+            using var noGradBack = no_grad();
+            Tensor? gradient = outputGradient;
+            for (int i = stages.Length - 1; i >= 0 && gradient is not null; i--)
+                gradient = backwards[i](gradient, i > 0 || input.requires_grad);
+        });
+    }
+
+    /// <summary>Adds <paramref name="gradient"/> to the parameter's gradient, as autograd accumulates it (nothing for a frozen one).</summary>
+    static void Accumulate(Tensor? parameter, Tensor? gradient)
+    {
+        if (parameter is null || gradient is null || !parameter.requires_grad) return;
+        if (parameter.grad is { } existing) existing.add_(gradient);
+        else parameter.grad = gradient.clone();
+    }
+
+    sealed class Convolution(Conv2dModule conv, bool relu) : Stage
+    {
+        public override (Tensor, Func<Tensor, bool, Tensor?>)? Forward(Tensor input)
+        {
+            var (weight, bias) = conv.Parameters;
+            bool[] Wanted(bool inputWanted) => [inputWanted, weight.requires_grad, bias?.requires_grad ?? false];
+            if (conv.Direct(input, weight))
+            {
+                var output = DirectConvolution.Forward(input, weight, bias, conv.Padding, relu);
+                return (output, (gradient, inputWanted) =>
+                {
+                    var (inputGradient, weightGradient, biasGradient) =
+                        DirectConv2dFunction.Gradients(input, weight, gradient, relu ? output : null, conv.Padding, Wanted(inputWanted));
+                    Accumulate(weight, weightGradient);
+                    Accumulate(bias, biasGradient);
+                    return inputGradient;
+                });
+            }
+            if (conv.PrimitivesFor(input, weight, bias) is not { } primitives) return null;
+            var (plainInput, plainWeight) = (input.contiguous(), weight.contiguous());
+            var result = primitives.Forward(plainInput, plainWeight, bias);
+            if (relu) result.relu_();
+            return (result, (gradient, inputWanted) =>
+            {
+                gradient = relu ? ReluGradient.Of(gradient.contiguous(), result) : gradient.contiguous();
+                var (inputGradient, weightGradient, biasGradient) = primitives.Backward(plainInput, plainWeight, gradient, Wanted(inputWanted));
+                Accumulate(weight, weightGradient);
+                Accumulate(bias, biasGradient);
+                return inputGradient;
+            });
+        }
+    }
+
+    sealed class Dense(TorchSharp.Modules.Linear linear, bool relu) : Stage
+    {
+        public override (Tensor, Func<Tensor, bool, Tensor?>)? Forward(Tensor input)
+        {
+            if (input.dim() != 2) return null;
+            var (weight, bias) = (linear.weight!, linear.bias!);
+            // linear is addmm(bias, input, weightᵀ); its backward below is addmm's, operation for operation.
+            var output = nn.functional.linear(input, weight, bias);
+            if (relu) output.relu_();
+            return (output, (gradient, inputWanted) =>
+            {
+                if (relu) gradient = ReluGradient.Of(gradient.contiguous(), output);
+                if (weight.requires_grad) Accumulate(weight, input.t().mm(gradient).t());
+                if (bias.requires_grad) Accumulate(bias, gradient.sum([0L]));
+                return inputWanted ? gradient.mm(weight) : null;
+            });
+        }
+    }
+
+    sealed class MaxPool(PlanewiseMaxPoolModule pool) : Stage
+    {
+        public override (Tensor, Func<Tensor, bool, Tensor?>)? Forward(Tensor input)
+        {
+            if (!pool.TakesWindows(input)) return null;
+            var shape = input.shape;
+            var (values, indices) = WindowMaxPool.Pooled(input, relu: false);
+            return (values, (gradient, inputWanted) => inputWanted ? WindowMaxPool.Gradient(gradient, indices, shape, null) : null);
+        }
+    }
+
+    sealed class Flattening : Stage
+    {
+        public override (Tensor, Func<Tensor, bool, Tensor?>)? Forward(Tensor input)
+        {
+            var shape = input.shape;
+            return (input.flatten(1), (gradient, inputWanted) => inputWanted ? gradient.reshape(shape) : null);
+        }
+    }
+
+    sealed class Rectifier : Stage
+    {
+        public override (Tensor, Func<Tensor, bool, Tensor?>)? Forward(Tensor input)
+        {
+            var output = input.relu();
+            return (output, (gradient, inputWanted) => inputWanted ? ReluGradient.Of(gradient.contiguous(), output) : null);
+        }
+    }
+}
