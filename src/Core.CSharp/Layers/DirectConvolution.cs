@@ -67,19 +67,27 @@ internal static unsafe class DirectConvolution
         using var scope = NewDisposeScope();
         var padded = Padded(input, padding);
         long hp = padded.shape[2], wp = padded.shape[3], oh = hp - k + 1, ow = wp - k + 1;
-        // Weights regrouped [O/8, C, K, K, 8] (zeros past the last channel), so each tap's eight are adjacent.
-        long passes = (o + ChannelsPerPass - 1) / ChannelsPerPass;
-        var grouped = zeros(passes * ChannelsPerPass, c, k, k);
-        grouped.narrow(0, 0, o).copy_(weight);
-        grouped = grouped.view(passes, ChannelsPerPass, c, k, k).permute(0, 2, 3, 4, 1).contiguous();
-        var biases = zeros(passes * ChannelsPerPass);
-        if (bias is not null) biases.narrow(0, 0, o).copy_(bias);
+        // Weights regrouped [O/8, C, K, K, 8] (zeros past the last channel), so each tap's eight are adjacent: a few
+        // hundred floats, copied here rather than by a handful of libtorch operations (each a call and a tensor).
+        long passes = (o + ChannelsPerPass - 1) / ChannelsPerPass, taps = c * k * k;
+        var grouped = new float[passes * ChannelsPerPass * taps];
+        var biases = new float[passes * ChannelsPerPass];
+        var weights = (float*)TensorAddress.Of(weight.contiguous());
+        for (long channel = 0; channel < o; channel++)
+            for (long tap = 0; tap < taps; tap++)
+                grouped[((channel / ChannelsPerPass) * taps + tap) * ChannelsPerPass + channel % ChannelsPerPass] = weights[channel * taps + tap];
+        if (bias is not null)
+        {
+            var values = (float*)TensorAddress.Of(bias.contiguous());
+            for (long channel = 0; channel < o; channel++) biases[channel] = values[channel];
+        }
         var output = empty(n, o, oh, ow);
         var starts = RowStarts(ow);
         fixed (long* at = starts)
+        fixed (float* groupedAt = grouped, biasesAt = biases)
         {
-            var job = new ForwardJob(new ForwardPass((float*)TensorAddress.Of(padded), (float*)TensorAddress.Of(grouped),
-                (float*)TensorAddress.Of(biases), (float*)TensorAddress.Of(output), c, o, k, hp, wp, oh, ow, relu), at, starts.Length, n);
+            var job = new ForwardJob(new ForwardPass((float*)TensorAddress.Of(padded), groupedAt,
+                biasesAt, (float*)TensorAddress.Of(output), c, o, k, hp, wp, oh, ow, relu), at, starts.Length, n);
             OpenMpTeam.Run(&RunForward, &job, get_num_threads());
         }
         return output.MoveToOuterDisposeScope();

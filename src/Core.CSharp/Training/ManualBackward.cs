@@ -45,11 +45,16 @@ internal sealed class ManualBackward
         for (int i = 0; i < layers.Count; i++)
         {
             bool reluNext = i + 1 < layers.Count && IsRelu(layers[i + 1]);
+            // A convolution, its ReLU and a max pool: the pool finds the maxima of the ReLU'd values and sends back
+            // +0 where a window's maximum is 0 or below, which is the ReLU's gradient at the only place the pool sends
+            // anything (ReLU's gradient pass and, where oneDNN convolves, its forward pass are not needed).
+            bool reluThenPool = reluNext && i + 2 < layers.Count && Unnamed(layers[i + 2]) is Pool2d { Kind: PoolKind.Max };
+            bool afterReluThenPool = i >= 2 && Unnamed(layers[i - 2]) is Conv2d && IsRelu(layers[i - 1]);
             Stage? stage = (Unnamed(layers[i]), steps[i]) switch
             {
-                (Conv2d, Conv2dModule conv) => new Convolution(conv, reluNext),
+                (Conv2d, Conv2dModule conv) => new Convolution(conv, reluNext, reluThenPool),
                 (Linear { Bias: true }, TorchSharp.Modules.Linear linear) => new Dense(linear, reluNext),
-                (Pool2d { Kind: PoolKind.Max }, PlanewiseMaxPoolModule pool) => new MaxPool(pool),
+                (Pool2d { Kind: PoolKind.Max }, PlanewiseMaxPoolModule pool) => new MaxPool(pool, afterReluThenPool),
                 (Flatten, _) => new Flattening(),
                 (Activation { Kind: ActivationKind.ReLU }, _) => new Rectifier(),
                 _ => null,
@@ -99,7 +104,8 @@ internal sealed class ManualBackward
         else parameter.grad = gradient.clone();
     }
 
-    sealed class Convolution(Conv2dModule conv, bool relu) : Stage
+    /// <summary>A 2-D convolution, with the ReLU after it where <paramref name="relu"/>; that ReLU left to the max pool after it where <paramref name="reluByPool"/>.</summary>
+    sealed class Convolution(Conv2dModule conv, bool relu, bool reluByPool) : Stage
     {
         public override (Tensor, Func<Tensor, bool, Tensor?>)? Forward(Tensor input)
         {
@@ -107,11 +113,12 @@ internal sealed class ManualBackward
             bool[] Wanted(bool inputWanted) => [inputWanted, weight.requires_grad, bias?.requires_grad ?? false];
             if (conv.Direct(input, weight))
             {
+                // Taken in as the outputs are stored, it costs nothing here; the pool's ReLU then changes nothing.
                 var output = DirectConvolution.Forward(input, weight, bias, conv.Padding, relu);
                 return (output, (gradient, inputWanted) =>
                 {
                     var (inputGradient, weightGradient, biasGradient) =
-                        DirectConv2dFunction.Gradients(input, weight, gradient, relu ? output : null, conv.Padding, Wanted(inputWanted));
+                        DirectConv2dFunction.Gradients(input, weight, gradient, relu && !reluByPool ? output : null, conv.Padding, Wanted(inputWanted));
                     Accumulate(weight, weightGradient);
                     Accumulate(bias, biasGradient);
                     return inputGradient;
@@ -120,10 +127,11 @@ internal sealed class ManualBackward
             if (conv.PrimitivesFor(input, weight, bias) is not { } primitives) return null;
             var (plainInput, plainWeight) = (input.contiguous(), weight.contiguous());
             var result = primitives.Forward(plainInput, plainWeight, bias);
-            if (relu) result.relu_();
+            var rectify = relu && !reluByPool;
+            if (rectify) result.relu_();
             return (result, (gradient, inputWanted) =>
             {
-                gradient = relu ? ReluGradient.Of(gradient.contiguous(), result) : gradient.contiguous();
+                gradient = rectify ? ReluGradient.Of(gradient.contiguous(), result) : gradient.contiguous();
                 var (inputGradient, weightGradient, biasGradient) = primitives.Backward(plainInput, plainWeight, gradient, Wanted(inputWanted));
                 Accumulate(weight, weightGradient);
                 Accumulate(bias, biasGradient);
@@ -151,14 +159,15 @@ internal sealed class ManualBackward
         }
     }
 
-    sealed class MaxPool(PlanewiseMaxPoolModule pool) : Stage
+    /// <summary>A max pool; of the ReLU'd input, that ReLU's gradient included, where <paramref name="relu"/> (the ReLU between a convolution and this pool).</summary>
+    sealed class MaxPool(PlanewiseMaxPoolModule pool, bool relu) : Stage
     {
         public override (Tensor, Func<Tensor, bool, Tensor?>)? Forward(Tensor input)
         {
             if (!pool.TakesWindows(input)) return null;
             var shape = input.shape;
-            var (values, indices) = WindowMaxPool.Pooled(input, relu: false);
-            return (values, (gradient, inputWanted) => inputWanted ? WindowMaxPool.Gradient(gradient, indices, shape, null) : null);
+            var (values, indices) = WindowMaxPool.Pooled(input, relu);
+            return (values, (gradient, inputWanted) => inputWanted ? WindowMaxPool.Gradient(gradient, indices, shape, relu ? values : null) : null);
         }
     }
 
