@@ -152,7 +152,14 @@ internal sealed class ManualBackward
             return (output, (gradient, inputWanted) =>
             {
                 if (relu) gradient = ReluGradient.Of(gradient.contiguous(), output);
-                if (weight.requires_grad) Accumulate(weight, input.t().mm(gradient).t());
+                // The weight's gradient is (inputᵀ·gradient)ᵀ, as addmm's backward forms it; added as gradientᵀ·input
+                // straight into .grad (the same products, summed in the same order: equal to the bit in the tests),
+                // instead of adding a transposed matrix element by strided element (fc1: 0.037 against 0.089 ms).
+                if (weight.requires_grad)
+                {
+                    if (weight.grad is { } existing) existing.addmm_(gradient.t(), input);
+                    else weight.grad = gradient.t().mm(input);
+                }
                 if (bias.requires_grad) Accumulate(bias, gradient.sum([0L]));
                 return inputWanted ? gradient.mm(weight) : null;
             });
