@@ -19,10 +19,10 @@ internal sealed class DirectConv2dFunction : SingleTensorFunction<DirectConv2dFu
     public override Tensor forward(AutogradContext ctx, params object[] vars)
     {
         var (input, weight, bias, padding, relu) = ((Tensor)vars[0], (Tensor)vars[1], vars[2] as Tensor, (long)vars[3], (bool)vars[4]);
-        var output = DirectConvolution.Forward(input, weight, bias, padding, relu);
-        // ReLU's gradient is read off its output: kept without its autograd history (saving this operation's own
-        // output with it would make a reference cycle).
-        ctx.save_for_backward(relu ? [input, weight, output.detach()] : [input, weight]);
+        var (output, padded) = DirectConvolution.Forward(input, weight, bias, padding, relu);
+        // The padded input is what the weights' gradient reads. ReLU's gradient is read off its output: kept without
+        // its autograd history (saving this operation's own output with it would make a reference cycle).
+        ctx.save_for_backward(relu ? [padded, weight, output.detach()] : [padded, weight]);
         ctx.save_data("padding", padding);
         ctx.save_data("wanted", new[] { input.requires_grad, weight.requires_grad, bias?.requires_grad ?? false });
         return output;
@@ -38,14 +38,14 @@ internal sealed class DirectConv2dFunction : SingleTensorFunction<DirectConv2dFu
 
     /// <summary>
     /// The gradients of conv2d(input, weight, bias, padding) — or of relu of it, given that <paramref name="reluOutput"/>
-    /// — from the gradient of its output, each only where <paramref name="wanted"/> (input, weight, bias).
+    /// — from the gradient of its output, each only where <paramref name="wanted"/> (input, weight, bias); the input
+    /// as <see cref="DirectConvolution.Forward"/> padded it.
     /// </summary>
-    public static (Tensor? Input, Tensor? Weight, Tensor? Bias) Gradients(Tensor input, Tensor weight, Tensor outputGradient, Tensor? reluOutput, long padding, bool[] wanted)
+    public static (Tensor? Input, Tensor? Weight, Tensor? Bias) Gradients(Tensor padded, Tensor weight, Tensor outputGradient, Tensor? reluOutput, long padding, bool[] wanted)
     {
         if (reluOutput is not null) outputGradient = ReluGradient.Of(outputGradient.contiguous(), reluOutput);
         var inputGradient = wanted[0] ? nn.functional.conv_transpose2d(outputGradient, weight, padding: [padding, padding]) : null;
-        var weightGradient = wanted[1] ? DirectConvolution.WeightGradient(input, outputGradient, weight.shape[2], padding) : null;
-        var biasGradient = wanted[2] ? outputGradient.sum([0, 2, 3]) : null;
-        return (inputGradient, weightGradient, biasGradient);
+        var (weightGradient, biasGradient) = wanted[1] || wanted[2] ? DirectConvolution.Gradients(padded, outputGradient, weight.shape[2]) : (null, null);
+        return (inputGradient, wanted[1] ? weightGradient : null, wanted[2] ? biasGradient : null);
     }
 }

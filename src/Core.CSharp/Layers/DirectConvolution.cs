@@ -43,9 +43,14 @@ internal static unsafe class DirectConvolution
         return outputWidth >= Lanes && outputHeight >= 1;
     }
 
-    /// <summary>The input's planes with <paramref name="padding"/> zeros around each, contiguous.</summary>
-    static Tensor Padded(Tensor input, long padding) =>
-        (padding == 0 ? input : nn.functional.pad(input, [padding, padding, padding, padding])).contiguous();
+    /// <summary>
+    /// The input's planes with <paramref name="padding"/> zeros around each, contiguous, and as many more on the right
+    /// as a <paramref name="kernel"/> narrower than five needs for the weights' gradient, which reads five taps whatever
+    /// the kernel (the sums of taps past it are dropped): what <see cref="Forward"/> convolves and
+    /// <see cref="Gradients"/> reads.
+    /// </summary>
+    public static Tensor Padded(Tensor input, long padding, long kernel) =>
+        (padding == 0 && kernel == KernelLimit ? input : nn.functional.pad(input, [padding, padding + KernelLimit - kernel, padding, padding])).contiguous();
 
     /// <summary>Where each run of sixteen outputs starts along a row: every 16, the last flush with the row's end.</summary>
     static long[] RowStarts(long width)
@@ -59,14 +64,14 @@ internal static unsafe class DirectConvolution
     /// <summary>
     /// conv2d(input, weight, bias, padding) for [N, C, H, W] input and [O, C, K, K] weight; with
     /// <paramref name="relu"/>, relu of it, taken as each output is stored (libtorch's relu to the bit: max(0, x),
-    /// with x itself for NaN and −0).
+    /// with x itself for NaN and −0). Also the padded input (<see cref="Padded"/>), which the weights' gradient reads.
     /// </summary>
-    public static Tensor Forward(Tensor input, Tensor weight, Tensor? bias, long padding, bool relu = false)
+    public static (Tensor Output, Tensor Padded) Forward(Tensor input, Tensor weight, Tensor? bias, long padding, bool relu = false)
     {
         long n = input.shape[0], c = input.shape[1], o = weight.shape[0], k = weight.shape[2];
         using var scope = NewDisposeScope();
-        var padded = Padded(input, padding);
-        long hp = padded.shape[2], wp = padded.shape[3], oh = hp - k + 1, ow = wp - k + 1;
+        var padded = Padded(input, padding, k);
+        long hp = padded.shape[2], wp = padded.shape[3], oh = hp - k + 1, ow = input.shape[3] + 2 * padding - k + 1;
         // Weights regrouped [O/8, C, K, K, 8] (zeros past the last channel), so each tap's eight are adjacent: a few
         // hundred floats, copied here rather than by a handful of libtorch operations (each a call and a tensor).
         long passes = (o + ChannelsPerPass - 1) / ChannelsPerPass, taps = c * k * k;
@@ -90,7 +95,7 @@ internal static unsafe class DirectConvolution
                 biasesAt, (float*)TensorAddress.Of(output), c, o, k, hp, wp, oh, ow, relu), at, starts.Length, n);
             OpenMpTeam.Run(&RunForward, &job, get_num_threads());
         }
-        return output.MoveToOuterDisposeScope();
+        return (output.MoveToOuterDisposeScope(), padded.MoveToOuterDisposeScope());
     }
 
     readonly struct ForwardJob(ForwardPass pass, long* starts, int startCount, long images)
@@ -179,15 +184,13 @@ internal static unsafe class DirectConvolution
     }
 
     /// <summary>
-    /// The gradient of conv2d's weight, [O, C, K, K], for its <paramref name="input"/> and the gradient of its output.
+    /// The gradients of conv2d's weight, [O, C, K, K], and bias, [O], from its input as <see cref="Padded"/> gives it
+    /// and the gradient of its output.
     /// </summary>
-    public static Tensor WeightGradient(Tensor input, Tensor outputGradient, long kernel, long padding)
+    public static (Tensor Weight, Tensor Bias) Gradients(Tensor padded, Tensor outputGradient, long kernel)
     {
-        long n = input.shape[0], c = input.shape[1], o = outputGradient.shape[1];
+        long n = padded.shape[0], c = padded.shape[1], o = outputGradient.shape[1];
         using var scope = NewDisposeScope();
-        // The pass reads five taps whatever the kernel (the sums of taps past it are dropped at the end): rows padded
-        // on the right so that those reads stay inside each row.
-        var padded = nn.functional.pad(input, [padding, padding + KernelLimit - kernel, padding, padding]).contiguous();
         var gradient = outputGradient.contiguous();
         long hp = padded.shape[2], wp = padded.shape[3], oh = gradient.shape[2], ow = gradient.shape[3];
         var starts = RowStarts(ow);
@@ -200,20 +203,40 @@ internal static unsafe class DirectConvolution
             for (int lane = 0; lane < Lanes; lane++)
                 masks[s * Lanes + lane] = starts[s] + lane >= covered ? BitConverter.Int32BitsToSingle(-1) : 0f;
         }
-        // Each thread of the team sums its own images into its own registers' worth of sums per weight.
+        // Each thread of the team sums its own images into its own registers' worth of sums per weight and per bias,
+        // added up here (a few thousand floats: a loop, not libtorch operations, each a call and a tensor).
         int threads = get_num_threads();
-        var sums = zeros([threads, o, c, kernel, KernelLimit, Lanes]);
-        // The planes of channels past the last of a group of four: read as zeros.
-        var nothing = zeros(oh * ow);
+        long perThread = o * c * kernel * KernelLimit * Lanes + o * Lanes;
+        var sums = new float[threads * perThread];
+        var weightGradient = empty(o, c, kernel, kernel);
+        var biasGradient = empty(o);
         fixed (long* at = starts)
-        fixed (float* maskAt = masks)
+        fixed (float* maskAt = masks, sumsAt = sums)
         {
             var job = new WeightJob(new WeightPass((float*)TensorAddress.Of(padded), (float*)TensorAddress.Of(gradient),
-                (float*)TensorAddress.Of(nothing), c, o, kernel, hp, wp, oh, ow), at, maskAt, starts.Length, n,
-                (float*)TensorAddress.Of(sums), o * c * kernel * KernelLimit * Lanes);
+                c, o, kernel, hp, wp, oh, ow), at, maskAt, starts.Length, n, sumsAt, perThread);
             OpenMpTeam.Run(&RunWeights, &job, threads);
+            var weights = (float*)TensorAddress.Of(weightGradient);
+            for (long w = 0; w < o * c * kernel; w++)
+                for (long tap = 0; tap < kernel; tap++)
+                {
+                    float total = 0;
+                    for (int t = 0; t < threads; t++)
+                        for (int lane = 0; lane < Lanes; lane++)
+                            total += sumsAt[t * perThread + (w * KernelLimit + tap) * Lanes + lane];
+                    weights[w * kernel + tap] = total;
+                }
+            var biases = (float*)TensorAddress.Of(biasGradient);
+            for (long channel = 0; channel < o; channel++)
+            {
+                float total = 0;
+                for (int t = 0; t < threads; t++)
+                    for (int lane = 0; lane < Lanes; lane++)
+                        total += sumsAt[t * perThread + o * c * kernel * KernelLimit * Lanes + channel * Lanes + lane];
+                biases[channel] = total;
+            }
         }
-        return sums.sum([0, -1]).narrow(3, 0, kernel).MoveToOuterDisposeScope();
+        return (weightGradient.MoveToOuterDisposeScope(), biasGradient.MoveToOuterDisposeScope());
     }
 
     readonly struct WeightJob(WeightPass pass, long* starts, float* masks, int startCount, long images, float* sums, long sumsPerThread)
@@ -232,11 +255,32 @@ internal static unsafe class DirectConvolution
     {
         var job = (WeightJob*)data;
         var (first, end, index) = OpenMpTeam.Share(job->Images);
-        job->Pass.Run(job->Starts, job->Masks, job->StartCount, first, end, job->Sums + index * job->SumsPerThread);
+        var sums = job->Sums + index * job->SumsPerThread;
+        job->Pass.Run(job->Starts, job->Masks, job->StartCount, first, end, sums);
+        job->Pass.BiasSums(first, end, sums + job->SumsPerThread - job->Pass.Channels * Lanes);
     }
 
-    readonly struct WeightPass(float* x, float* g, float* nothing, long c, long o, long k, long hp, long wp, long oh, long ow)
+    readonly struct WeightPass(float* x, float* g, long c, long o, long k, long hp, long wp, long oh, long ow)
     {
+        /// <summary>The output channels.</summary>
+        public long Channels => o;
+
+        /// <summary>Adds each output channel's gradients of the images [first, end) into its register of <paramref name="sums"/> (the bias's gradient).</summary>
+        public void BiasSums(long firstImage, long endImage, float* sums)
+        {
+            long plane = oh * ow;
+            for (long image = firstImage; image < endImage; image++)
+                for (long channel = 0; channel < o; channel++)
+                {
+                    var values = g + (image * o + channel) * plane;
+                    var total = Vector512.Load(sums + channel * Lanes);
+                    long i = 0;
+                    for (; i + Lanes <= plane; i += Lanes) total += Vector512.Load(values + i);
+                    total.Store(sums + channel * Lanes);
+                    for (; i < plane; i++) sums[channel * Lanes] += values[i];
+                }
+        }
+
         // Four output channels at a time: each input vector loaded once serves all four (20 sums in registers). The taps
         // are written out one by one: the JIT keeps named vector locals in registers, not the elements of an array.
         /// <summary>Adds the images [first, end) into <paramref name="sums"/>, one register of sums per weight.</summary>
@@ -248,7 +292,8 @@ internal static unsafe class DirectConvolution
                 {
                     long valid = Math.Min(4, o - co);
                     var first = g + (image * o + co) * plane;
-                    float* g0 = first, g1 = valid > 1 ? first + plane : nothing, g2 = valid > 2 ? first + 2 * plane : nothing, g3 = valid > 3 ? first + 3 * plane : nothing;
+                    // Channels past the last of a group of four read the first one's plane; their sums are dropped.
+                    float* g0 = first, g1 = valid > 1 ? first + plane : first, g2 = valid > 2 ? first + 2 * plane : first, g3 = valid > 3 ? first + 3 * plane : first;
                     for (long ci = 0; ci < c; ci++)
                         for (long ky = 0; ky < k; ky++)
                         {

@@ -114,11 +114,11 @@ internal sealed class ManualBackward
             if (conv.Direct(input, weight))
             {
                 // Taken in as the outputs are stored, it costs nothing here; the pool's ReLU then changes nothing.
-                var output = DirectConvolution.Forward(input, weight, bias, conv.Padding, relu);
+                var (output, padded) = DirectConvolution.Forward(input, weight, bias, conv.Padding, relu);
                 return (output, (gradient, inputWanted) =>
                 {
                     var (inputGradient, weightGradient, biasGradient) =
-                        DirectConv2dFunction.Gradients(input, weight, gradient, relu && !reluByPool ? output : null, conv.Padding, Wanted(inputWanted));
+                        DirectConv2dFunction.Gradients(padded, weight, gradient, relu && !reluByPool ? output : null, conv.Padding, Wanted(inputWanted));
                     Accumulate(weight, weightGradient);
                     Accumulate(bias, biasGradient);
                     return inputGradient;
