@@ -24,8 +24,10 @@ internal static unsafe class WindowArgmax
 {
     /// <summary>
     /// For contiguous float32 CPU <paramref name="planes"/> [P, H, W]: each 2×2 window's maximum, [P, OH, OW], and
-    /// its position within the plane (row · W + column), [P, OH·OW] int64; with <paramref name="relu"/>, of the
-    /// planes' relu (as libtorch's relu gives it: x &lt; 0 ? 0 : x, so NaN and −0 stay), taken as each value is read.
+    /// its place within the window, [P, OH·OW] bytes (0 top left, 1 top right, 2 bottom left, 3 bottom right: a byte
+    /// where max_pool2d keeps the position in the plane as 8, a quarter of the pool's memory traffic each way); with
+    /// <paramref name="relu"/>, of the planes' relu (as libtorch's relu gives it: x &lt; 0 ? 0 : x, so NaN and −0
+    /// stay), taken as each value is read.
     /// </summary>
     public static (Tensor Values, Tensor Indices) Of(Tensor planes, bool relu = false)
     {
@@ -34,8 +36,8 @@ internal static unsafe class WindowArgmax
         long count = planes.shape[0], h = planes.shape[1], w = planes.shape[2];
         long oh = h / 2, ow = w / 2;
         var values = empty(count, oh, ow);
-        var indices = empty(count, oh * ow, dtype: ScalarType.Int64);
-        var pass = new Pass((float*)TensorAddress.Of(planes), (float*)TensorAddress.Of(values), (long*)TensorAddress.Of(indices), count, h, w, relu);
+        var indices = empty(count, oh * ow, dtype: ScalarType.Byte);
+        var pass = new Pass((float*)TensorAddress.Of(planes), (float*)TensorAddress.Of(values), (byte*)TensorAddress.Of(indices), count, h, w, relu);
         // On libtorch's own OpenMP threads: a .NET thread on the other core competed with libtorch's worker spinning
         // there, and made the pool slower, not faster (fwd+bwd 1.19 ms against 1.00).
         OpenMpTeam.Run(&RunPass, &pass, OpenMpTeam.ThreadsFor(count * h * w, ElementsPerThread));
@@ -63,7 +65,8 @@ internal static unsafe class WindowArgmax
 
     /// <summary>
     /// The gradient of the planes [P, H, W] from the gradient of their window maxima [P, OH, OW] (contiguous): each
-    /// window's gradient added at its maximum's position, zero elsewhere — max_pool2d's backward, to the bit. Given
+    /// window's gradient added at its maximum's place (as <see cref="Of"/> gives it), zero elsewhere — max_pool2d's
+    /// backward, to the bit. Given
     /// the <paramref name="maxima"/> of relu'd planes, also relu's backward (threshold_backward): a window whose
     /// maximum is 0 or below sends +0.
     /// </summary>
@@ -73,13 +76,13 @@ internal static unsafe class WindowArgmax
         // Every position is written by its window, so no zero-filling pass first (a last odd row or column, which
         // belongs to no window, is zeroed by the pass).
         var gradient = empty(count, h, w);
-        var pass = new GradientPass((float*)TensorAddress.Of(outputGradient), (long*)TensorAddress.Of(indices), (float*)TensorAddress.Of(gradient), count, h, w,
+        var pass = new GradientPass((float*)TensorAddress.Of(outputGradient), (byte*)TensorAddress.Of(indices), (float*)TensorAddress.Of(gradient), count, h, w,
             maxima is null ? null : (float*)TensorAddress.Of(maxima));
         OpenMpTeam.Run(&RunGradientPass, &pass, OpenMpTeam.ThreadsFor(count * h * w, ElementsPerThread));
         return gradient;
     }
 
-    readonly struct GradientPass(float* from, long* indices, float* into, long count, long h, long w, float* maxima)
+    readonly struct GradientPass(float* from, byte* places, float* into, long count, long h, long w, float* maxima)
     {
         public readonly long Count = count;
 
@@ -97,18 +100,18 @@ internal static unsafe class WindowArgmax
                     // from the rows after it and written over them, stay in this thread's planes: those rows are
                     // written again, rightly, when their turn comes.
                     bool roomForEight = window + 8 <= endPlane * oh * ow && top + w + 16 <= (endPlane - p) * h * w;
-                    long ox = Avx2.IsSupported ? EightAtATime(from + window, indices + window, maxima is null ? null : maxima + window, upper, top, ow, roomForEight) : 0;
+                    long ox = Avx2.IsSupported ? EightAtATime(from + window, places + window, maxima is null ? null : maxima + window, upper, ow, roomForEight) : 0;
                     for (; ox < ow; ox++)
                     {
                         // Windows do not overlap, so each position takes one gradient at most: written as libtorch adds
                         // it to zero (a gradient of −0 lands as +0).
-                        long first = top + 2 * ox, at = indices[window + ox];
+                        var place = places[window + ox];
                         var g = from[window + ox] + 0f;
                         if (maxima is not null && maxima[window + ox] <= 0) g = 0f; // NaN passes, as in threshold_backward
-                        upper[2 * ox] = at == first ? g : 0f;
-                        upper[2 * ox + 1] = at == first + 1 ? g : 0f;
-                        upper[w + 2 * ox] = at == first + w ? g : 0f;
-                        upper[w + 2 * ox + 1] = at == first + w + 1 ? g : 0f;
+                        upper[2 * ox] = place == 0 ? g : 0f;
+                        upper[2 * ox + 1] = place == 1 ? g : 0f;
+                        upper[w + 2 * ox] = place == 2 ? g : 0f;
+                        upper[w + 2 * ox + 1] = place == 3 ? g : 0f;
                     }
                     if (w % 2 == 1) upper[w - 1] = upper[2 * w - 1] = 0f;
                 }
@@ -117,23 +120,21 @@ internal static unsafe class WindowArgmax
         }
 
         /// <summary>Eight windows at a time, each one's four positions written (the gradient at its maximum, zeros elsewhere).</summary>
-        long EightAtATime(float* gradients, long* at, float* maxima, float* upper, long top, long ow, bool roomForEight)
+        long EightAtATime(float* gradients, byte* places, float* maxima, float* upper, long ow, bool roomForEight)
         {
             if (ow < 8 && !roomForEight) return 0;
-            var columns = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
             for (long ox = 0; ox < ow; ox += 8)
             {
                 ox = Math.Max(0, Math.Min(ox, ow - 8));
-                // Each maximum's place within its window: 0, 1, w or w + 1.
-                var positions = Vector256.Narrow(Avx.LoadVector256(at + ox), Avx.LoadVector256(at + ox + 4));
-                var place = positions - (Vector256.Create((int)(top + 2 * ox)) + columns);
+                // Each maximum's place within its window: 0, 1, 2 or 3.
+                var place = Avx2.ConvertToVector256Int32(places + ox);
                 var g = Avx.LoadVector256(gradients + ox) + Vector256<float>.Zero;
                 if (maxima is not null)
                     g = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(Avx.LoadVector256(maxima + ox), Vector256<float>.Zero), Vector256<float>.Zero, g);
                 var upperEven = Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create(0)).AsSingle(), g, Vector256<float>.Zero);
                 var upperOdd = Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create(1)).AsSingle(), g, Vector256<float>.Zero);
-                var lowerEven = Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create((int)w)).AsSingle(), g, Vector256<float>.Zero);
-                var lowerOdd = Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create((int)w + 1)).AsSingle(), g, Vector256<float>.Zero);
+                var lowerEven = Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create(2)).AsSingle(), g, Vector256<float>.Zero);
+                var lowerOdd = Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create(3)).AsSingle(), g, Vector256<float>.Zero);
                 Interleave(upperEven, upperOdd, upper + 2 * ox);
                 Interleave(lowerEven, lowerOdd, upper + w + 2 * ox);
             }
@@ -151,7 +152,7 @@ internal static unsafe class WindowArgmax
         }
     }
 
-    readonly struct Pass(float* x, float* values, long* indices, long count, long h, long w, bool relu)
+    readonly struct Pass(float* x, float* values, byte* places, long count, long h, long w, bool relu)
     {
         public readonly long Count = count;
 
@@ -161,7 +162,7 @@ internal static unsafe class WindowArgmax
             long oh = h / 2, ow = w / 2;
             for (long p = firstPlane; p < endPlane; p++)
             {
-                var output = indices + p * oh * ow;
+                var output = places + p * oh * ow;
                 var maxima = values + p * oh * ow;
                 for (long oy = 0; oy < oh; oy++)
                 {
@@ -169,17 +170,17 @@ internal static unsafe class WindowArgmax
                     var upper = x + p * h * w + top;
                     // As in the gradient's pass: short rows eight at a time where the extra lanes stay in this thread's planes.
                     bool roomForEight = (p * oh + oy) * ow + 8 <= endPlane * oh * ow && top + w + 16 <= (endPlane - p) * h * w;
-                    long ox = Avx2.IsSupported ? EightAtATime(upper, upper + w, top, ow, output + oy * ow, maxima + oy * ow, roomForEight) : 0;
+                    long ox = Avx2.IsSupported ? EightAtATime(upper, upper + w, ow, output + oy * ow, maxima + oy * ow, roomForEight) : 0;
                     for (; ox < ow; ox++)
                     {
-                        // libtorch's rule, kept exactly: start below every number at the window's first position,
+                        // libtorch's rule, kept exactly: start below every number at the window's first place,
                         // then take each value above the maximum so far, or NaN.
-                        long at = top + 2 * ox, best = at;
+                        byte best = 0;
                         var max = float.NegativeInfinity;
-                        Take(Read(upper[2 * ox]), at, ref max, ref best);
-                        Take(Read(upper[2 * ox + 1]), at + 1, ref max, ref best);
-                        Take(Read(upper[w + 2 * ox]), at + w, ref max, ref best);
-                        Take(Read(upper[w + 2 * ox + 1]), at + w + 1, ref max, ref best);
+                        Take(Read(upper[2 * ox]), 0, ref max, ref best);
+                        Take(Read(upper[2 * ox + 1]), 1, ref max, ref best);
+                        Take(Read(upper[w + 2 * ox]), 2, ref max, ref best);
+                        Take(Read(upper[w + 2 * ox + 1]), 3, ref max, ref best);
                         output[oy * ow + ox] = best;
                         maxima[oy * ow + ox] = max;
                     }
@@ -193,19 +194,18 @@ internal static unsafe class WindowArgmax
         static Vector256<float> Rectified(Vector256<float> value) =>
             Vector256.ConditionalSelect(Vector256.LessThan(value, Vector256<float>.Zero), Vector256<float>.Zero, value);
 
-        static void Take(float value, long at, ref float max, ref long best)
+        static void Take(float value, byte place, ref float max, ref byte best)
         {
-            if (value > max || float.IsNaN(value)) { max = value; best = at; }
+            if (value > max || float.IsNaN(value)) { max = value; best = place; }
         }
 
         /// <summary>
         /// The same rule for eight windows side by side: their four values split into even and odd columns of the
         /// two rows, taken in libtorch's order. Returns the first window left for the scalar loop (all of a row under eight).
         /// </summary>
-        long EightAtATime(float* upper, float* lower, long top, long ow, long* output, float* maxima, bool roomForEight)
+        long EightAtATime(float* upper, float* lower, long ow, byte* output, float* maxima, bool roomForEight)
         {
             if (ow < 8 && !roomForEight) return 0;
-            var lanes = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
             for (long ox = 0; ox < ow; ox += 8)
             {
                 // The last eight windows of the row, overlapping the eight before when the row is not a whole number of
@@ -219,16 +219,15 @@ internal static unsafe class WindowArgmax
                     (lowerEven, lowerOdd) = (Rectified(lowerEven), Rectified(lowerOdd));
                 }
                 var max = Vector256.Create(float.NegativeInfinity);
-                var offset = Vector256<int>.Zero;
-                Take(upperEven, 0, ref max, ref offset);
-                Take(upperOdd, 1, ref max, ref offset);
-                Take(lowerEven, (int)w, ref max, ref offset);
-                Take(lowerOdd, (int)w + 1, ref max, ref offset);
+                var place = Vector256<int>.Zero;
+                Take(upperEven, 0, ref max, ref place);
+                Take(upperOdd, 1, ref max, ref place);
+                Take(lowerEven, 2, ref max, ref place);
+                Take(lowerOdd, 3, ref max, ref place);
                 max.Store(maxima + ox);
-                var at = offset + lanes;
-                var first = Vector256.Create(top + 2 * ox);
-                Avx.Store(output + ox, first + Avx2.ConvertToVector256Int64(at.GetLower()));
-                Avx.Store(output + ox + 4, first + Avx2.ConvertToVector256Int64(at.GetUpper()));
+                // The eight places, each under 4, narrowed to bytes in order.
+                var bytes = Vector256.Narrow(Vector256.Narrow(place, Vector256<int>.Zero), Vector256<short>.Zero);
+                *(ulong*)(output + ox) = bytes.AsUInt64().GetElement(0);
             }
             return ow;
         }
