@@ -20,11 +20,18 @@ namespace NeuralVision.Training;
 /// </remarks>
 internal sealed class ManualBackward
 {
-    /// <summary>One layer: its forward pass, returning its output and the backward pass that turns the output's gradient into the input's (null when not wanted) and adds the parameters' gradients.</summary>
+    /// <summary>One layer: its forward pass, giving a <see cref="Pass"/> (null where its kernels do not take the input).</summary>
     abstract class Stage
     {
-        public abstract (Tensor Output, Func<Tensor, bool, Tensor?> Backward)? Forward(Tensor input);
+        public abstract Pass? Forward(Tensor input);
     }
+
+    /// <summary>
+    /// A layer's output, its backward pass (the output's gradient and whether the input's is wanted → the input's
+    /// gradient, or null; the parameters' gradients added to their <c>.grad</c>), and the tensors it made and keeps
+    /// for that backward pass (its output among them), freed as soon as it has run.
+    /// </summary>
+    readonly record struct Pass(Tensor Output, Func<Tensor, bool, Tensor?> Backward, params Tensor[] Kept);
 
     readonly Stage[] stages;
 
@@ -79,20 +86,30 @@ internal sealed class ManualBackward
     public (Tensor Output, Action<Tensor> Backward)? Forward(Tensor input)
     {
         using var noGrad = no_grad();
-        var backwards = new Func<Tensor, bool, Tensor?>[stages.Length];
+        var passes = new Pass[stages.Length];
         var x = input;
         for (int i = 0; i < stages.Length; i++)
         {
-            if (stages[i].Forward(x) is not var (output, backward)) return null;
-            backwards[i] = backward;
-            x = output;
+            if (stages[i].Forward(x) is not { } pass) return null;
+            passes[i] = pass;
+            x = pass.Output;
         }
         return (x, outputGradient =>
         {
             using var noGradBack = no_grad();
             Tensor? gradient = outputGradient;
             for (int i = stages.Length - 1; i >= 0 && gradient is not null; i--)
-                gradient = backwards[i](gradient, i > 0 || input.requires_grad);
+            {
+                Tensor? inputGradient;
+                // What a layer's backward pass makes on the way (a ReLU's gradient, the parameters' gradients once
+                // added) is freed when it returns; what it kept, and the gradient it was given, once it has run: as
+                // autograd frees a node's saved tensors, so that a step's memory peaks no higher than through autograd.
+                using (var scope = NewDisposeScope())
+                    inputGradient = passes[i].Backward(gradient, i > 0 || input.requires_grad)?.MoveToOuterDisposeScope();
+                foreach (var kept in passes[i].Kept) kept.Dispose();
+                if (i < stages.Length - 1) gradient.Dispose();
+                gradient = inputGradient;
+            }
         });
     }
 
@@ -107,7 +124,7 @@ internal sealed class ManualBackward
     /// <summary>A 2-D convolution, with the ReLU after it where <paramref name="relu"/>; that ReLU left to the max pool after it where <paramref name="reluByPool"/>.</summary>
     sealed class Convolution(Conv2dModule conv, bool relu, bool reluByPool) : Stage
     {
-        public override (Tensor, Func<Tensor, bool, Tensor?>)? Forward(Tensor input)
+        public override Pass? Forward(Tensor input)
         {
             var (weight, bias) = conv.Parameters;
             bool[] Wanted(bool inputWanted) => [inputWanted, weight.requires_grad, bias?.requires_grad ?? false];
@@ -115,41 +132,41 @@ internal sealed class ManualBackward
             {
                 // Taken in as the outputs are stored, it costs nothing here; the pool's ReLU then changes nothing.
                 var (output, padded) = DirectConvolution.Forward(input, weight, bias, conv.Padding, relu);
-                return (output, (gradient, inputWanted) =>
+                return new Pass(output, (gradient, inputWanted) =>
                 {
                     var (inputGradient, weightGradient, biasGradient) =
                         DirectConv2dFunction.Gradients(padded, weight, gradient, relu && !reluByPool ? output : null, conv.Padding, Wanted(inputWanted));
                     Accumulate(weight, weightGradient);
                     Accumulate(bias, biasGradient);
                     return inputGradient;
-                });
+                }, output, padded);
             }
             if (conv.PrimitivesFor(input, weight, bias) is not { } primitives) return null;
             var (plainInput, plainWeight) = (input.contiguous(), weight.contiguous());
             var result = primitives.Forward(plainInput, plainWeight, bias);
             var rectify = relu && !reluByPool;
             if (rectify) result.relu_();
-            return (result, (gradient, inputWanted) =>
+            return new Pass(result, (gradient, inputWanted) =>
             {
                 gradient = rectify ? ReluGradient.Of(gradient.contiguous(), result) : gradient.contiguous();
                 var (inputGradient, weightGradient, biasGradient) = primitives.Backward(plainInput, plainWeight, gradient, Wanted(inputWanted));
                 Accumulate(weight, weightGradient);
                 Accumulate(bias, biasGradient);
                 return inputGradient;
-            });
+            }, result, plainInput, plainWeight);
         }
     }
 
     sealed class Dense(TorchSharp.Modules.Linear linear, bool relu) : Stage
     {
-        public override (Tensor, Func<Tensor, bool, Tensor?>)? Forward(Tensor input)
+        public override Pass? Forward(Tensor input)
         {
             if (input.dim() != 2) return null;
             var (weight, bias) = (linear.weight!, linear.bias!);
             // linear is addmm(bias, input, weightᵀ); its backward below is addmm's, operation for operation.
             var output = nn.functional.linear(input, weight, bias);
             if (relu) output.relu_();
-            return (output, (gradient, inputWanted) =>
+            return new Pass(output, (gradient, inputWanted) =>
             {
                 if (relu) gradient = ReluGradient.Of(gradient.contiguous(), output);
                 // The weight's gradient is (inputᵀ·gradient)ᵀ, as addmm's backward forms it; added as gradientᵀ·input
@@ -162,37 +179,39 @@ internal sealed class ManualBackward
                 }
                 if (bias.requires_grad) Accumulate(bias, gradient.sum([0L]));
                 return inputWanted ? gradient.mm(weight) : null;
-            });
+            }, output);
         }
     }
 
     /// <summary>A max pool; of the ReLU'd input, that ReLU's gradient included, where <paramref name="relu"/> (the ReLU between a convolution and this pool).</summary>
     sealed class MaxPool(PlanewiseMaxPoolModule pool, bool relu) : Stage
     {
-        public override (Tensor, Func<Tensor, bool, Tensor?>)? Forward(Tensor input)
+        public override Pass? Forward(Tensor input)
         {
             if (!pool.TakesWindows(input)) return null;
             var shape = input.shape;
             var (values, indices) = WindowMaxPool.Pooled(input, relu);
-            return (values, (gradient, inputWanted) => inputWanted ? WindowMaxPool.Gradient(gradient, indices, shape, relu ? values : null) : null);
+            return new Pass(values, (gradient, inputWanted) => inputWanted ? WindowMaxPool.Gradient(gradient, indices, shape, relu ? values : null) : null,
+                values, indices);
         }
     }
 
     sealed class Flattening : Stage
     {
-        public override (Tensor, Func<Tensor, bool, Tensor?>)? Forward(Tensor input)
+        public override Pass? Forward(Tensor input)
         {
             var shape = input.shape;
-            return (input.flatten(1), (gradient, inputWanted) => inputWanted ? gradient.reshape(shape) : null);
+            var output = input.flatten(1);
+            return new Pass(output, (gradient, inputWanted) => inputWanted ? gradient.reshape(shape) : null, output);
         }
     }
 
     sealed class Rectifier : Stage
     {
-        public override (Tensor, Func<Tensor, bool, Tensor?>)? Forward(Tensor input)
+        public override Pass? Forward(Tensor input)
         {
             var output = input.relu();
-            return (output, (gradient, inputWanted) => inputWanted ? ReluGradient.Of(gradient.contiguous(), output) : null);
+            return new Pass(output, (gradient, inputWanted) => inputWanted ? ReluGradient.Of(gradient.contiguous(), output) : null, output);
         }
     }
 }
