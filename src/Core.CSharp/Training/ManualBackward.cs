@@ -102,8 +102,9 @@ internal sealed class ManualBackward
             {
                 Tensor? inputGradient;
                 // What a layer's backward pass makes on the way (a ReLU's gradient, the parameters' gradients once
-                // added) is freed when it returns; what it kept, and the gradient it was given, once it has run: as
-                // autograd frees a node's saved tensors, so that a step's memory peaks no higher than through autograd.
+                // added) is freed when it returns; what it kept, and the gradient it was given, once it has run, as
+                // autograd frees a node's saved tensors (kept to the end of the step, the bench's LeNet child peaked
+                // 40–60 MiB higher).
                 using (var scope = NewDisposeScope())
                     inputGradient = passes[i].Backward(gradient, i > 0 || input.requires_grad)?.MoveToOuterDisposeScope();
                 foreach (var kept in passes[i].Kept) kept.Dispose();
