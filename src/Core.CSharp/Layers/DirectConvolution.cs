@@ -43,13 +43,6 @@ internal static unsafe class DirectConvolution
         return outputWidth >= Lanes && outputHeight >= 1;
     }
 
-    /// <summary>
-    /// The padding each side of the input's planes takes: <paramref name="padding"/> zeros around each, and as many more
-    /// on the right as a <paramref name="kernel"/> narrower than five needs for the weights' gradient, which reads five
-    /// taps whatever the kernel (the sums of taps past it are dropped). <see cref="Forward"/> convolves the input so
-    /// padded, and returns it for <see cref="Gradients"/>.
-    /// </summary>
-    static (long Top, long Bottom, long Left, long Right) Margins(long padding, long kernel) => (padding, padding, padding, padding + KernelLimit - kernel);
 
     /// <summary>Where each run of sixteen outputs starts along a row: every 16, the last flush with the row's end.</summary>
     static long[] RowStarts(long width)
@@ -63,19 +56,21 @@ internal static unsafe class DirectConvolution
     /// <summary>
     /// conv2d(input, weight, bias, padding) for [N, C, H, W] input and [O, C, K, K] weight; with
     /// <paramref name="relu"/>, relu of it, taken as each output is stored (libtorch's relu to the bit: max(0, x),
-    /// with x itself for NaN and −0). Also the padded input (<see cref="Margins"/>), which the weights' gradient reads.
+    /// with x itself for NaN and −0). Also the padded input, which the weights' gradient reads.
     /// </summary>
     public static (Tensor Output, Tensor Padded) Forward(Tensor input, Tensor weight, Tensor? bias, long padding, bool relu = false)
     {
         long n = input.shape[0], c = input.shape[1], o = weight.shape[0], k = weight.shape[2];
         using var scope = NewDisposeScope();
         long h = input.shape[2], w = input.shape[3];
-        var (top, bottom, left, right) = Margins(padding, k);
-        // Padded by the pass itself, each thread its own images just before convolving them (a libtorch pad is two
-        // passes and a handful of calls); without margins the input is read as it is.
+        // padding zeros around each plane, and on the right as many more as a kernel narrower than five needs for the
+        // weights' gradient, which reads five taps whatever the kernel (the sums of taps past it are dropped). Padded
+        // by the pass itself, each thread its own images just before convolving them (a libtorch pad is two passes and
+        // a handful of calls); without margins the input is read as it is.
+        long right = padding + KernelLimit - k;
         var plain = input.contiguous();
-        bool margins = top + bottom + left + right > 0;
-        var padded = margins ? empty(n, c, h + top + bottom, w + left + right) : plain;
+        bool margins = padding > 0 || right > 0;
+        var padded = margins ? empty(n, c, h + 2 * padding, w + padding + right) : plain;
         long hp = padded.shape[2], wp = padded.shape[3], oh = hp - k + 1, ow = w + 2 * padding - k + 1;
         // Weights regrouped [O/8, C, K, K, 8] (zeros past the last channel), so each tap's eight are adjacent: a few
         // hundred floats, copied here rather than by a handful of libtorch operations (each a call and a tensor).
@@ -98,7 +93,7 @@ internal static unsafe class DirectConvolution
         {
             var job = new ForwardJob(new ForwardPass((float*)TensorAddress.Of(padded), groupedAt,
                 biasesAt, (float*)TensorAddress.Of(output), c, o, k, hp, wp, oh, ow, relu,
-                margins ? (float*)TensorAddress.Of(plain) : null, h, w, top, left), at, starts.Length, n);
+                margins ? (float*)TensorAddress.Of(plain) : null, h, w, padding), at, starts.Length, n);
             OpenMpTeam.Run(&RunForward, &job, get_num_threads());
         }
         return (output.MoveToOuterDisposeScope(), padded.MoveToOuterDisposeScope());
@@ -121,7 +116,7 @@ internal static unsafe class DirectConvolution
     }
 
     readonly struct ForwardPass(float* x, float* w, float* b, float* y, long c, long o, long k, long hp, long wp, long oh, long ow, bool relu,
-        float* source, long h, long width, long top, long left)
+        float* source, long h, long width, long margin)
     {
         /// <summary>The image's planes from <c>source</c> into <c>x</c>, with zeros around them (when there is a source to pad).</summary>
         void Pad(long image)
@@ -131,16 +126,16 @@ internal static unsafe class DirectConvolution
             {
                 var to = x + (image * c + ci) * hp * wp;
                 var from = source + (image * c + ci) * h * width;
-                new Span<float>(to, (int)(top * wp + left)).Clear();
+                new Span<float>(to, (int)(margin * wp + margin)).Clear();
                 for (long row = 0; row < h; row++)
                 {
-                    var line = to + (top + row) * wp + left;
+                    var line = to + (margin + row) * wp + margin;
                     new ReadOnlySpan<float>(from + row * width, (int)width).CopyTo(new Span<float>(line, (int)width));
                     // The row's right margin and the next row's left one, adjacent in memory.
-                    long gap = row + 1 < h ? wp - width : wp - width - left;
+                    long gap = row + 1 < h ? wp - width : wp - width - margin;
                     new Span<float>(line + width, (int)gap).Clear();
                 }
-                long written = (top + h) * wp;
+                long written = (margin + h) * wp;
                 new Span<float>(to + written, (int)(hp * wp - written)).Clear();
             }
         }

@@ -37,7 +37,9 @@ internal static class FreshOutput
 
     static bool PassesInputOn(Layer layer) => Unnamed(layer) is Identity;
 
-    static bool IsRelu(Layer layer) => Unnamed(layer) is Activation { Kind: ActivationKind.ReLU };
+    /// <summary>Whether <paramref name="layer"/> (named or not) is a ReLU.</summary>
+    internal static bool IsRelu(Layer layer) => Unnamed(layer) is Activation { Kind: ActivationKind.ReLU };
 
-    static Layer Unnamed(Layer layer) => layer is Named named ? Unnamed(named.Inner) : layer;
+    /// <summary>The layer inside any names given to it.</summary>
+    internal static Layer Unnamed(Layer layer) => layer is Named named ? Unnamed(named.Inner) : layer;
 }

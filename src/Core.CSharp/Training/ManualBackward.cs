@@ -35,10 +35,7 @@ internal sealed class ManualBackward
 
     readonly Stage[] stages;
 
-    /// <summary>The model these passes run.</summary>
-    public Model Model { get; }
-
-    ManualBackward(Model model, Stage[] stages) => (Model, this.stages) = (model, stages);
+    ManualBackward(Stage[] stages) => this.stages = stages;
 
     /// <summary>The passes for <paramref name="model"/>, or null where it is not a pipeline of the layers written out here.</summary>
     public static ManualBackward? For(Model model)
@@ -48,16 +45,19 @@ internal sealed class ManualBackward
         if (module.parameters().Any(p => p.dtype != ScalarType.Float32)) return null;
         var layers = sequence.Layers;
         var steps = module.Steps;
+        // The pairs the autograd path merges (SequenceModule): a convolution and its ReLU, a ReLU and a max pool.
+        var convolutionThenRelu = FreshOutput.ConvolutionThenRelu(sequence);
+        var reluThenMaxPool = FreshOutput.ReluThenMaxPool(sequence);
         var stages = new List<Stage>();
         for (int i = 0; i < layers.Count; i++)
         {
-            bool reluNext = i + 1 < layers.Count && IsRelu(layers[i + 1]);
+            bool reluNext = i + 1 < layers.Count && FreshOutput.IsRelu(layers[i + 1]);
             // A convolution, its ReLU and a max pool: the pool finds the maxima of the ReLU'd values and sends back
             // +0 where a window's maximum is 0 or below, which is the ReLU's gradient at the only place the pool sends
             // anything (ReLU's gradient pass and, where oneDNN convolves, its forward pass are not needed).
-            bool reluThenPool = reluNext && i + 2 < layers.Count && Unnamed(layers[i + 2]) is Pool2d { Kind: PoolKind.Max };
-            bool afterReluThenPool = i >= 2 && Unnamed(layers[i - 2]) is Conv2d && IsRelu(layers[i - 1]);
-            Stage? stage = (Unnamed(layers[i]), steps[i]) switch
+            bool reluThenPool = convolutionThenRelu[i] && reluThenMaxPool[i + 1];
+            bool afterReluThenPool = i >= 2 && convolutionThenRelu[i - 2] && reluThenMaxPool[i - 1];
+            Stage? stage = (FreshOutput.Unnamed(layers[i]), steps[i]) switch
             {
                 (Conv2d, Conv2dModule conv) => new Convolution(conv, reluNext, reluThenPool),
                 (Linear { Bias: true }, TorchSharp.Modules.Linear linear) => new Dense(linear, reluNext),
@@ -71,12 +71,8 @@ internal sealed class ManualBackward
             // A ReLU after a convolution or a linear layer is taken in by it.
             if (reluNext && stage is Convolution or Dense) i++;
         }
-        return new ManualBackward(model, [.. stages]);
+        return new ManualBackward([.. stages]);
     }
-
-    static Layer Unnamed(Layer layer) => layer is Named named ? Unnamed(named.Inner) : layer;
-
-    static bool IsRelu(Layer layer) => Unnamed(layer) is Activation { Kind: ActivationKind.ReLU };
 
     /// <summary>
     /// The model's output for <paramref name="input"/> and the backward pass from its gradient, which adds each

@@ -21,11 +21,14 @@ public sealed record TrainState
         Model = model;
         Updater = updater;
         Loss = loss;
-        Manual = ManualBackward.For(model);
     }
 
     /// <summary>The model being trained.</summary>
-    public Model Model { get; init; }
+    public Model Model
+    {
+        get;
+        init { field = value; Manual = ManualBackward.For(value); }
+    }
     /// <summary>TorchSharp's optimiser over the trainable parameters: the per-weight state and the in-place update.</summary>
     internal optim.Optimizer Updater { get; }
     /// <summary>The loss.</summary>
@@ -75,7 +78,7 @@ public sealed record TrainState
     }
 
     /// <summary>The model's passes written out, or null where it is not such a pipeline.</summary>
-    internal ManualBackward? Manual { get; }
+    internal ManualBackward? Manual { get; private init; }
     /// <summary>A per-step learning-rate schedule (one-cycle), with its base rate.</summary>
     public (Optim.Schedule Schedule, double BaseLr)? StepSchedule { get; init; }
 
