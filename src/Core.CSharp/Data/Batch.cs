@@ -12,7 +12,7 @@ namespace NeuralVision.Data;
 public sealed record Batch(Tensor Inputs, Tensor Targets, bool Owned = false) : IDisposable
 {
     /// <summary>The number of samples.</summary>
-    public long Count => Inputs.shape[0];
+    public long Count => Inputs.size(0);
 
     /// <summary>Frees the inputs and targets if the batch owns them.</summary>
     public void Dispose()

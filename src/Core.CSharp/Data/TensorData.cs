@@ -8,9 +8,9 @@ namespace NeuralVision.Data;
 public sealed record TensorData(Tensor Inputs, Tensor Targets)
 {
     /// <summary>The number of samples.</summary>
-    public long Count => Inputs.shape[0];
+    public long Count => Inputs.size(0);
 
     /// <summary>Checks that inputs and targets have the same number of samples.</summary>
-    public TensorData Checked() => Inputs.shape[0] == Targets.shape[0] ? this
-        : throw new ArgumentException($"{Inputs.shape[0]} inputs but {Targets.shape[0]} targets; they must match sample for sample.");
+    public TensorData Checked() => Inputs.size(0) == Targets.size(0) ? this
+        : throw new ArgumentException($"{Inputs.size(0)} inputs but {Targets.size(0)} targets; they must match sample for sample.");
 }

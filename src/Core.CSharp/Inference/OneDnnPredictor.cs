@@ -1,3 +1,4 @@
+using NeuralVision.Tensors;
 using NeuralVision.Layers;
 using NeuralVision.Native;
 using static TorchSharp.torch;
@@ -61,7 +62,7 @@ internal sealed class OneDnnPredictor : IDisposable
         {
             using var scope = NewDisposeScope();
             var x = batch.contiguous();
-            var n = x.shape[0];
+            var n = x.size(0);
             var result = empty([n, .. output], float32);
             OneDnn.omp_set_num_threads(get_num_threads());
             for (long start = 0; start < n; start += Slice)
@@ -80,9 +81,9 @@ internal sealed class OneDnnPredictor : IDisposable
         {
             using var scope = NewDisposeScope();
             var x = batch.contiguous();
-            if (x.shape[0] > Slice) throw new ArgumentException($"a profile takes one slice: at most {Slice} samples, not {x.shape[0]}.");
+            if (x.size(0) > Slice) throw new ArgumentException($"a profile takes one slice: at most {Slice} samples, not {x.size(0)}.");
             OneDnn.omp_set_num_threads(get_num_threads());
-            return PlanFor(x.shape[0]).Profile(x, empty([x.shape[0], .. output], float32));
+            return PlanFor(x.size(0)).Profile(x, empty([x.size(0), .. output], float32));
         }
     }
 
@@ -98,7 +99,7 @@ internal sealed class OneDnnPredictor : IDisposable
 
     /// <summary>Whether a batch can go through the plans: float data of the model's input shape on the CPU.</summary>
     public bool Takes(Tensor batch) =>
-        batch.device_type == TorchSharp.DeviceType.CPU && batch.dim() == input.Rank + 1 && batch.shape.Skip(1).SequenceEqual(input)
+        batch.device_type == TorchSharp.DeviceType.CPU && batch.dim() == input.Rank + 1 && batch.Sizes().Skip(1).SequenceEqual(input)
         && batch.dtype == ScalarType.Float32;
 
     public void Dispose()

@@ -1,3 +1,4 @@
+using NeuralVision.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -150,7 +151,7 @@ internal sealed class CombinatorModule : nn.Module<Tensor, Tensor>
     {
         public bool Training => training;
         public Tensor Child(int index, Tensor input) => children[index].call(input);
-        public Tensor Add(Tensor a, Tensor b) => addsInPlace && !is_grad_enabled() && !ReferenceEquals(a, b) ? a.add_(b) : a.add(b);
+        public Tensor Add(Tensor a, Tensor b) => addsInPlace && !is_grad_enabled() && !ReferenceEquals(a, b) ? a.add_(b, FinalizerFree.One) : a.add(b, FinalizerFree.One);
         public Tensor Multiply(Tensor a, Tensor b) => a.mul(b);
         public Tensor Concat(IReadOnlyList<Tensor> parts) => cat(parts.ToArray(), 1);
         public Tensor Flatten(Tensor value) => value.flatten(1);

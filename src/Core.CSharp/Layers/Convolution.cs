@@ -1,3 +1,4 @@
+using NeuralVision.Tensors;
 using NeuralVision.Native;
 using static TorchSharp.torch;
 
@@ -87,7 +88,7 @@ internal sealed class Conv2dModule : nn.Module<Tensor, Tensor>
     {
         if (!oneDnn || !OneDnnConvolution.Takes(input, weight, groups) || OneDnn.Missing is not null) return null;
         // Read once: each read of a tensor's shape is a call into the native library and a fresh array.
-        var inputShape = input.shape;
+        var inputShape = input.Sizes();
         lock (primitives)
         {
             foreach (var (shape, made) in primitives)

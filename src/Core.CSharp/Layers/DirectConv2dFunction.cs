@@ -45,7 +45,7 @@ internal sealed class DirectConv2dFunction : SingleTensorFunction<DirectConv2dFu
     {
         if (reluOutput is not null) outputGradient = ReluGradient.Of(outputGradient.contiguous(), reluOutput);
         var inputGradient = wanted[0] ? nn.functional.conv_transpose2d(outputGradient, weight, padding: [padding, padding]) : null;
-        var (weightGradient, biasGradient) = wanted[1] || wanted[2] ? DirectConvolution.Gradients(padded, outputGradient, weight.shape[2]) : (null, null);
+        var (weightGradient, biasGradient) = wanted[1] || wanted[2] ? DirectConvolution.Gradients(padded, outputGradient, weight.size(2)) : (null, null);
         return (inputGradient, wanted[1] ? weightGradient : null, wanted[2] ? biasGradient : null);
     }
 }

@@ -37,9 +37,9 @@ internal static unsafe class DirectConvolution
         if (!Avx512F.IsSupported || stride != 1 || dilation != 1 || groups != 1) return false;
         if (input.dim() != 4 || weight.dim() != 4 || input.dtype != ScalarType.Float32 || weight.dtype != ScalarType.Float32) return false;
         if (input.device_type != TorchSharp.DeviceType.CPU || weight.device_type != TorchSharp.DeviceType.CPU) return false;
-        long kernel = weight.shape[2];
-        if (weight.shape[3] != kernel || kernel > KernelLimit || weight.shape[1] != input.shape[1] || input.shape[1] > InputChannelLimit) return false;
-        long outputWidth = input.shape[3] + 2 * padding - kernel + 1, outputHeight = input.shape[2] + 2 * padding - kernel + 1;
+        long kernel = weight.size(2);
+        if (weight.size(3) != kernel || kernel > KernelLimit || weight.size(1) != input.size(1) || input.size(1) > InputChannelLimit) return false;
+        long outputWidth = input.size(3) + 2 * padding - kernel + 1, outputHeight = input.size(2) + 2 * padding - kernel + 1;
         return outputWidth >= Lanes && outputHeight >= 1;
     }
 
@@ -60,9 +60,9 @@ internal static unsafe class DirectConvolution
     /// </summary>
     public static (Tensor Output, Tensor Padded) Forward(Tensor input, Tensor weight, Tensor? bias, long padding, bool relu = false)
     {
-        long n = input.shape[0], c = input.shape[1], o = weight.shape[0], k = weight.shape[2];
+        long n = input.size(0), c = input.size(1), o = weight.size(0), k = weight.size(2);
         using var scope = NewDisposeScope();
-        long h = input.shape[2], w = input.shape[3];
+        long h = input.size(2), w = input.size(3);
         // padding zeros around each plane, and on the right as many more as a kernel narrower than five needs for the
         // weights' gradient, which reads five taps whatever the kernel (the sums of taps past it are dropped). Padded
         // by the pass itself, each thread its own images just before convolving them (a libtorch pad is two passes and
@@ -71,7 +71,7 @@ internal static unsafe class DirectConvolution
         var plain = input.contiguous();
         bool margins = padding > 0 || right > 0;
         var padded = margins ? empty(n, c, h + 2 * padding, w + padding + right) : plain;
-        long hp = padded.shape[2], wp = padded.shape[3], oh = hp - k + 1, ow = w + 2 * padding - k + 1;
+        long hp = padded.size(2), wp = padded.size(3), oh = hp - k + 1, ow = w + 2 * padding - k + 1;
         // Weights regrouped [O/8, C, K, K, 8] (zeros past the last channel), so each tap's eight are adjacent: a few
         // hundred floats, copied here rather than by a handful of libtorch operations (each a call and a tensor).
         long passes = (o + ChannelsPerPass - 1) / ChannelsPerPass, taps = c * k * k;
@@ -216,10 +216,10 @@ internal static unsafe class DirectConvolution
     /// </summary>
     public static (Tensor Weight, Tensor Bias) Gradients(Tensor padded, Tensor outputGradient, long kernel)
     {
-        long n = padded.shape[0], c = padded.shape[1], o = outputGradient.shape[1];
+        long n = padded.size(0), c = padded.size(1), o = outputGradient.size(1);
         using var scope = NewDisposeScope();
         var gradient = outputGradient.contiguous();
-        long hp = padded.shape[2], wp = padded.shape[3], oh = gradient.shape[2], ow = gradient.shape[3];
+        long hp = padded.size(2), wp = padded.size(3), oh = gradient.size(2), ow = gradient.size(3);
         var starts = RowStarts(ow);
         // Lanes of a run that the run before already covered count once: masked off the later run (all bits set
         // where a lane counts, as floats for the pass's loads).

@@ -121,7 +121,7 @@ public sealed class Model
     readonly bool convolutional;
 
     Tensor InPredictionLayout(Tensor batch) =>
-        convolutional && Device.type == DeviceType.CPU && batch.dim() == 4 && batch.shape[1] > 1
+        convolutional && Device.type == DeviceType.CPU && batch.dim() == 4 && batch.size(1) > 1
             ? Tensors.MemoryLayout.ToChannelsLast(batch) : batch;
 
     /// <summary>Runs the model on a batch [N, …input] (recording gradients when the caller does).</summary>
@@ -188,7 +188,7 @@ public sealed class Model
     public Tensor Predict(Tensor batch) => predictor is not null && predictor.Takes(batch) ? predictor.Predict(batch) : InEvaluationMode(() =>
     {
         using var inference = inference_mode();
-        var count = batch.dim() == 0 ? 1 : batch.shape[0];
+        var count = batch.dim() == 0 ? 1 : batch.size(0);
         if (count <= PredictionSlice) return PredictOne(batch);
         using var scope = NewDisposeScope();
         var outputs = new List<Tensor>();

@@ -92,7 +92,7 @@ internal sealed class PlanewiseMaxPoolModule(long kernel, long stride, long padd
         // A channels-last batch is already where the fast kernel wants it.
         if (input.dim() != 4 || input.device_type != TorchSharp.DeviceType.CPU || MemoryLayout.IsChannelsLast(input))
             return nn.functional.max_pool2d(input, kernel, stride, padding, ceil_mode: ceilMode);
-        long n = input.shape[0], c = input.shape[1], h = input.shape[2], w = input.shape[3];
+        long n = input.size(0), c = input.size(1), h = input.size(2), w = input.size(3);
         using var scope = NewDisposeScope();
         // Laid out channels-last so that the kernel's SIMD lanes are full: with a vector's worth of channels (16
         // floats in AVX-512) each sample's own channels fill them, [N, C, H, W] in (N, H, W, C) order; with fewer,
@@ -114,7 +114,7 @@ internal sealed class PlanewiseMaxPoolModule(long kernel, long stride, long padd
         for (long first = 0; first < n; first += group)
         {
             var part = input.detach().narrow(0, first, Math.Min(group, n - first));
-            long m = part.shape[0];
+            long m = part.size(0);
             var planes = MemoryLayout.ToChannelsLast(c >= 16 ? part : part.reshape(1, m * c, h, w));
             Tensor pooled;
             if (withIndices)
@@ -126,9 +126,9 @@ internal sealed class PlanewiseMaxPoolModule(long kernel, long stride, long padd
             else
             {
                 pooled = nn.functional.max_pool2d(planes, [kernel, kernel], [stride, stride], [padding, padding], [1, 1], ceilMode);
-                pooledParts.Add(pooled.contiguous().view(m, c, pooled.shape[2], pooled.shape[3]));
+                pooledParts.Add(pooled.contiguous().view(m, c, pooled.size(2), pooled.size(3)));
             }
-            (oh, ow) = (pooled.shape[2], pooled.shape[3]);
+            (oh, ow) = (pooled.size(2), pooled.size(3));
         }
         Tensor result = withIndices
             ? input.reshape(n * c, h * w).gather(1, indexParts.Count == 1 ? indexParts[0] : cat(indexParts, 0)).view(n, c, oh, ow)

@@ -33,7 +33,7 @@ internal static unsafe class WindowArgmax
     {
         if (planes.dim() != 3 || planes.dtype != ScalarType.Float32)
             throw new ArgumentException($"window maxima are found in [planes, height, width] float32 tensors, not {planes.dtype} [{string.Join(", ", planes.shape)}].");
-        long count = planes.shape[0], h = planes.shape[1], w = planes.shape[2];
+        long count = planes.size(0), h = planes.size(1), w = planes.size(2);
         long oh = h / 2, ow = w / 2;
         var values = empty(count, oh, ow);
         var indices = empty(count, oh * ow, dtype: ScalarType.Byte);
@@ -72,7 +72,7 @@ internal static unsafe class WindowArgmax
     /// </summary>
     public static Tensor Gradient(Tensor outputGradient, Tensor indices, long h, long w, Tensor? maxima = null)
     {
-        long count = indices.shape[0];
+        long count = indices.size(0);
         // Every position is written by its window, so no zero-filling pass first (a last odd row or column, which
         // belongs to no window, is zeroed by the pass).
         var gradient = empty(count, h, w);

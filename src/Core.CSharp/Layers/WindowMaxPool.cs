@@ -1,3 +1,4 @@
+using NeuralVision.Tensors;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
 
@@ -30,7 +31,7 @@ internal sealed class WindowMaxPool : SingleTensorFunction<WindowMaxPool>
         var (values, indices) = Pooled(input, relu);
         // The ReLU's gradient is read off the maxima (kept without this operation's autograd history).
         ctx.save_for_backward(relu ? [indices, values.detach()] : [indices]);
-        ctx.save_data("shape", input.shape);
+        ctx.save_data("shape", input.Sizes());
         return values;
     }
 
@@ -46,7 +47,7 @@ internal sealed class WindowMaxPool : SingleTensorFunction<WindowMaxPool>
     /// </summary>
     public static (Tensor Values, Tensor Indices) Pooled(Tensor input, bool relu)
     {
-        long n = input.shape[0], c = input.shape[1], h = input.shape[2], w = input.shape[3];
+        long n = input.size(0), c = input.size(1), h = input.size(2), w = input.size(3);
         var (values, indices) = WindowArgmax.Of(input.view(n * c, h, w), relu);
         return (values.view(n, c, h / 2, w / 2), indices);
     }

@@ -49,7 +49,7 @@ public sealed partial record Loss
     /// <summary>The error naming the first offending target and the class count.</summary>
     static Exception TargetOutOfRange(Tensor output, Tensor target, Exception inner)
     {
-        var classes = output.shape[1];
+        var classes = output.size(1);
         using var bad = target.lt(0).logical_or(target.ge(classes));
         using var offending = target.masked_select(bad);
         if (offending.numel() == 0) return inner;
@@ -67,9 +67,9 @@ public sealed partial record Loss
     public static Loss WithAuxiliary(Loss baseLoss, int classes, double auxWeight = 0.3) =>
         new($"{baseLoss.Name} + {auxWeight}·aux", (o, t) =>
         {
-            if (o.shape[1] == classes) return baseLoss.Compute(o, t);
-            if (o.shape[1] % classes != 0)
-                throw new ArgumentException($"an output of {o.shape[1]} columns is not a whole number of {classes}-class heads.");
+            if (o.size(1) == classes) return baseLoss.Compute(o, t);
+            if (o.size(1) % classes != 0)
+                throw new ArgumentException($"an output of {o.size(1)} columns is not a whole number of {classes}-class heads.");
             var heads = o.split(classes, 1);
             var total = baseLoss.Compute(heads[0], t);
             for (int i = 1; i < heads.Length; i++) total = total.add(baseLoss.Compute(heads[i], t).mul(auxWeight));

@@ -1,3 +1,4 @@
+using NeuralVision.Tensors;
 using NeuralVision.Layers;
 using static TorchSharp.torch;
 
@@ -114,7 +115,7 @@ internal sealed class ManualBackward
     static void Accumulate(Tensor? parameter, Tensor? gradient)
     {
         if (parameter is null || gradient is null || !parameter.requires_grad) return;
-        if (parameter.grad is { } existing) existing.add_(gradient);
+        if (parameter.grad is { } existing) existing.add_(gradient, FinalizerFree.One);
         else parameter.grad = gradient.clone();
     }
 
@@ -186,7 +187,7 @@ internal sealed class ManualBackward
         public override Pass? Forward(Tensor input)
         {
             if (!pool.TakesWindows(input)) return null;
-            var shape = input.shape;
+            var shape = input.Sizes();
             var (values, indices) = WindowMaxPool.Pooled(input, relu);
             return new Pass(values, (gradient, inputWanted) => inputWanted ? WindowMaxPool.Gradient(gradient, indices, shape, relu ? values : null) : null,
                 values, indices);
@@ -197,7 +198,7 @@ internal sealed class ManualBackward
     {
         public override Pass? Forward(Tensor input)
         {
-            var shape = input.shape;
+            var shape = input.Sizes();
             var output = input.flatten(1);
             return new Pass(output, (gradient, inputWanted) => inputWanted ? gradient.reshape(shape) : null, output);
         }

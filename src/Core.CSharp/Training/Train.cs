@@ -89,7 +89,9 @@ public static class Train
             {
                 throw new BatchTooLargeException(batch.Count, BatchTooLargeException.FirstLine(e), e);
             }
-            var value = loss.ToDouble();
+            // Disposed here, not left to a finalizer (see FinalizerFree): TorchSharp's ToDouble makes a Scalar it does not free.
+            double value;
+            using (var scalar = loss.ToScalar()) value = scalar.ToDouble();
             if (!double.IsFinite(value))
                 throw new TrainingDivergedException(Math.Max(1, state.Epoch), state.Step + 1, value, state.LastLoss);
             try
