@@ -1,3 +1,4 @@
+using NeuralVision.Tensors;
 using NeuralVision.Data;
 using NeuralVision.Distributed;
 using NeuralVision.Layers;
@@ -61,8 +62,8 @@ public static class Evaluation
                 }
                 double weight = shared || ranks.IsRoot ? 1 : 0;
                 var output = model.Forward(inputs);
-                var count = inputs.shape[0];
-                if (loss is not null) lossSum += weight * loss.Compute(output, targets).ToDouble() * count;
+                var count = inputs.size(0);
+                if (loss is not null) lossSum += weight * FinalizerFree.Value(loss.Compute(output, targets)) * count;
                 samples += (long)weight * count;
                 for (int m = 0; m < metrics.Count; m++)
                 {

@@ -1,3 +1,4 @@
+using NeuralVision.Tensors;
 using NeuralVision.Data;
 using NeuralVision.Distributed;
 using System.Collections.Immutable;
@@ -89,9 +90,7 @@ public static class Train
             {
                 throw new BatchTooLargeException(batch.Count, BatchTooLargeException.FirstLine(e), e);
             }
-            // Disposed here, not left to a finalizer (see FinalizerFree): TorchSharp's ToDouble makes a Scalar it does not free.
-            double value;
-            using (var scalar = loss.ToScalar()) value = scalar.ToDouble();
+            var value = FinalizerFree.Value(loss);
             if (!double.IsFinite(value))
                 throw new TrainingDivergedException(Math.Max(1, state.Epoch), state.Step + 1, value, state.LastLoss);
             try
