@@ -92,17 +92,37 @@ let byKind (rows: LayerTime list) =
     |> List.sortByDescending (fun k -> k.forward_ms + k.backward_ms)
 
 /// Prints a profile: the kinds, then the slowest layers; returns it as JSON-ready values.
+/// Profiles `passes` training steps of a plain pipeline on its written-out pass (ManualBackward), whose layers' hooks
+/// do not run: each stage timed by the step itself into a LayerTimer (a stage is a layer, or a layer with its ReLU).
+let writtenOut (state: Training.TrainState) (passes: int) (batch: unit -> Data.Batch) =
+    let mutable plainState = state
+    let step () = plainState <- Training.Train.Step(plainState, batch ())
+    step ()
+    let plain = median [ for _ in 1 .. passes -> seconds step * 1000. ]
+    let timer = Training.LayerTimer()
+    let mutable timed = plainState.WithLayerTimer timer
+    let profiled = median [ for _ in 1 .. passes -> seconds (fun () -> timed <- Training.Train.Step(timed, batch ())) * 1000. ]
+    let steps = float timer.Steps
+    let layers =
+        [ for s in timer.Stages ->
+            { Path = (if s.FirstLayer = s.LastLayer then string s.FirstLayer else $"{s.FirstLayer}-{s.LastLayer}")
+              Kind = s.Kind; ForwardMs = s.Forward.TotalMilliseconds / steps; BackwardMs = s.Backward.TotalMilliseconds / steps } ]
+    { Layers = layers; PassMs = plain; ProfiledPassMs = profiled }
+
 let report (title: string) (profile: Profile) =
     let rows = profile.Layers
+    // Milliseconds to three places for passes of a few milliseconds (LeNet's), to one for longer ones.
+    let format = if profile.PassMs < 10. then "F3" else "F1"
+    let ms (x: float) = x.ToString(format, Globalization.CultureInfo.InvariantCulture)
     printfn ""
-    printfn "%s: %.1f ms per pass (%.1f ms profiled)" title profile.PassMs profile.ProfiledPassMs
+    printfn "%s: %s ms per pass (%s ms profiled)" title (ms profile.PassMs) (ms profile.ProfiledPassMs)
     printfn "  %-28s %6s %12s %12s" "layer kind" "layers" "forward ms" "backward ms"
     let kinds = byKind rows
-    for k in kinds do printfn "  %-28s %6d %12.1f %12.1f" k.kind k.layers k.forward_ms k.backward_ms
+    for k in kinds do printfn "  %-28s %6d %12s %12s" k.kind k.layers (ms k.forward_ms) (ms k.backward_ms)
     let layerTotal = kinds |> List.sumBy (fun k -> k.forward_ms + k.backward_ms)
-    printfn "  %-28s %6s %12.1f  (%.0f %% of the profiled pass)" "all layers" "" layerTotal (100. * layerTotal / profile.ProfiledPassMs)
+    printfn "  %-28s %6s %12s  (%.0f %% of the profiled pass)" "all layers" "" (ms layerTotal) (100. * layerTotal / profile.ProfiledPassMs)
     printfn "  slowest layers:"
     for r in rows |> List.sortByDescending (fun r -> r.ForwardMs + r.BackwardMs) |> List.truncate 8 do
-        printfn "    %-34s %-20s %8.1f %8.1f" r.Path r.Kind r.ForwardMs r.BackwardMs
+        printfn "    %-34s %-20s %8s %8s" r.Path r.Kind (ms r.ForwardMs) (ms r.BackwardMs)
     {| pass_ms = profile.PassMs; profiled_pass_ms = profile.ProfiledPassMs; kinds = kinds
        layers = [ for r in rows -> {| path = r.Path; kind = r.Kind; forward_ms = r.ForwardMs; backward_ms = r.BackwardMs |} ] |}

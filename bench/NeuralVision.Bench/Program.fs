@@ -83,6 +83,11 @@ let main argv =
             let inputs, targets = torch.rand(64L, 1L, 28L, 28L), torch.randint(10L, [| 64L |])
             fun () -> state.Value <- Train.step state.Value (new Batch(inputs, targets))
         let lenetTraining = Profile.layers lenetModel (passes * 20) lenetStep
+        let lenetWrittenOut =
+            // The same step as training runs it: the backward pass written out, each stage timed by the step.
+            let model = Model.build [ 1; 28; 28 ] lenet
+            let inputs, targets = torch.rand(64L, 1L, 28L, 28L), torch.randint(10L, [| 64L |])
+            Profile.writtenOut (Train.start (adam 1e-3) crossEntropy model) (passes * 200) (fun () -> new Batch(inputs, targets))
         let lenetImages = torch.rand(1000L, 1L, 28L, 28L)
         let lenetInference = Profile.layers lenetModel (passes * 4) (fun () -> (use _ = torch.NewDisposeScope() in lenetModel.Predict lenetImages |> ignore))
         let lenetServed = lenetModel.ForInference()
@@ -91,6 +96,7 @@ let main argv =
         write {| resnet18_inference_16x3x224x224 = Profile.report "ResNet-18 inference, batch 16, 3x224x224" inference
                  resnet18_training_32x3x64x64 = Profile.report "ResNet-18 training step, batch 32, 3x64x64, Adam" training
                  lenet_training_64x1x28x28 = Profile.report "LeNet training step through autograd, batch 64, Adam" lenetTraining
+                 lenet_training_written_out_64x1x28x28 = Profile.report "LeNet training step written out (as it trains), batch 64, Adam" lenetWrittenOut
                  lenet_inference_1000x1x28x28 = Profile.report "LeNet inference, batch 1,000" lenetInference
                  lenet_served_inference_512x1x28x28 = lenetServedInference |> Option.map (Profile.report "LeNet inference rewritten by ForInference (oneDNN), one slice of 512") |> Option.toObj
                  passes = passes; threads = torch.get_num_threads (); cpu = cpu () |}

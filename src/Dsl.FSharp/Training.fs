@@ -150,6 +150,8 @@ module Train =
     /// The state with every step through autograd's graph of the whole model, where module hooks must run (a plain
     /// pipeline otherwise trains on its backward pass written out: the same gradients, less overhead).
     let withAutograd (state: TrainState) : TrainState = state.WithAutograd()
+    /// The state with each step's written-out pass timed layer by layer into `timer` (see `LayerTimer.Stages`).
+    let withLayerTimer (timer: LayerTimer) (state: TrainState) : TrainState = state.WithLayerTimer timer
     /// One epoch: `step` folded over the batches.
     let epoch (state: TrainState) (batches: seq<Batch>) : TrainState = Train.Epoch(state, batches)
 

@@ -197,6 +197,38 @@ let manualBackwardTests =
                     Expect.equal lossesA lossesB $"{name} (first layer frozen: {frozen}): the same losses to the bit"
                     Expect.equal weightsA weightsB $"{name} (first layer frozen: {frozen}): the same weights to the bit"
         }
+        test "a LayerTimer gets each stage of the written-out pass, forward and backward, and changes no number" {
+            let net = Layers.Net.Conv2d(6L, 5L, padding = 2L) --> relu --> maxPool 2 --> conv2d 16 5 --> relu --> maxPool 2
+                      --> flatten --> linear 120 --> relu --> linear 84 --> relu --> linear 10
+            let run (timer: LayerTimer option) =
+                Seed.set 7
+                let model = Model.build [ 1; 28; 28 ] net
+                let start = Train.start (adam 1e-3) crossEntropy model
+                let mutable state = match timer with Some t -> start |> Train.withLayerTimer t | None -> start
+                let clock = Diagnostics.Stopwatch.StartNew()
+                for k in 1 .. 5 do
+                    Seed.set (200 + k)
+                    state <- Train.step state (new Batch(torch.rand([| 16L; 1L; 28L; 28L |]), torch.randint(10L, [| 16L |])))
+                clock.Elapsed, weightsOf model, state
+            let timer = LayerTimer()
+            let elapsed, timedWeights, timedState = run (Some timer)
+            let _, plainWeights, _ = run None
+            Expect.equal timedWeights plainWeights "timed or not, the same weights to the bit"
+            Expect.equal timer.Steps 5 "every step timed"
+            let stages = List.ofSeq timer.Stages
+            Expect.equal [ for s in stages -> s.FirstLayer, s.LastLayer, s.Kind ]
+                [ 0, 1, "Conv2d + ReLU"; 2, 2, "MaxPool2d"; 3, 4, "Conv2d + ReLU"; 5, 5, "MaxPool2d"; 6, 6, "Flatten"
+                  7, 8, "Linear + ReLU"; 9, 10, "Linear + ReLU"; 11, 11, "Linear" ] "the stages, in the pipeline's order"
+            for s in stages do
+                Expect.isGreaterThan s.Forward TimeSpan.Zero $"{s.Kind} at {s.FirstLayer}: forward timed"
+                Expect.isGreaterThan s.Backward TimeSpan.Zero $"{s.Kind} at {s.FirstLayer}: backward timed"
+            let total = stages |> List.sumBy (fun s -> (s.Forward + s.Backward).Ticks)
+            Expect.isLessThan total elapsed.Ticks "the stages' times fit inside the steps"
+            Train.step (timedState.WithAutograd()) (new Batch(torch.rand([| 16L; 1L; 28L; 28L |]), torch.randint(10L, [| 16L |]))) |> ignore
+            Expect.equal timer.Steps 5 "a step through autograd notes nothing"
+            timer.Reset()
+            Expect.equal (timer.Steps, timer.Stages |> Seq.sumBy (fun s -> (s.Forward + s.Backward).Ticks)) (0, 0L) "reset"
+        }
         test "the written-out pass runs where it is used: the layers' forward hooks are not called, and are with autograd" {
             let model = Model.build [ 1; 12; 12 ] (conv2d 4 3 --> relu --> maxPool 2 --> flatten --> linear 10)
             let calls = ref 0

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using NeuralVision.Tensors;
 using NeuralVision.Layers;
 using static TorchSharp.torch;
@@ -35,8 +36,10 @@ internal sealed class ManualBackward
     readonly record struct Pass(Tensor Output, Func<Tensor, bool, Tensor?> Backward, params Tensor[] Kept);
 
     readonly Stage[] stages;
+    // Each stage's layers (indices into the pipeline) and what they are, for a LayerTimer.
+    readonly (int First, int Last, string Kind)[] described;
 
-    ManualBackward(Stage[] stages) => this.stages = stages;
+    ManualBackward(Stage[] stages, (int, int, string)[] described) => (this.stages, this.described) = (stages, described);
 
     /// <summary>The passes for <paramref name="model"/>, or null where it is not a pipeline of the layers written out here.</summary>
     public static ManualBackward? For(Model model)
@@ -50,6 +53,7 @@ internal sealed class ManualBackward
         var convolutionThenRelu = FreshOutput.ConvolutionThenRelu(sequence);
         var reluThenMaxPool = FreshOutput.ReluThenMaxPool(sequence);
         var stages = new List<Stage>();
+        var described = new List<(int, int, string)>();
         for (int i = 0; i < layers.Count; i++)
         {
             bool reluNext = i + 1 < layers.Count && FreshOutput.IsRelu(layers[i + 1]);
@@ -70,9 +74,12 @@ internal sealed class ManualBackward
             if (stage is null) return null;
             stages.Add(stage);
             // A ReLU after a convolution or a linear layer is taken in by it.
-            if (reluNext && stage is Convolution or Dense) i++;
+            bool takesRelu = reluNext && stage is Convolution or Dense;
+            var kind = stage switch { Convolution => "Conv2d", Dense => "Linear", MaxPool => "MaxPool2d", Flattening => "Flatten", _ => "ReLU" };
+            described.Add((i, takesRelu ? i + 1 : i, takesRelu ? kind + " + ReLU" : kind));
+            if (takesRelu) i++;
         }
-        return new ManualBackward([.. stages]);
+        return new ManualBackward([.. stages], [.. described]);
     }
 
     /// <summary>
@@ -80,23 +87,30 @@ internal sealed class ManualBackward
     /// parameter's gradient to its <c>.grad</c> (as autograd does); null, with nothing changed, where a layer's
     /// kernels do not take this batch.
     /// </summary>
-    public (Tensor Output, Action<Tensor> Backward)? Forward(Tensor input)
+    /// <param name="input">The batch.</param>
+    /// <param name="timer">Where to note each stage's time, forward and backward (once the backward pass has run), or null.</param>
+    public (Tensor Output, Action<Tensor> Backward)? Forward(Tensor input, LayerTimer? timer = null)
     {
         using var noGrad = no_grad();
         var passes = new Pass[stages.Length];
+        var forwardTicks = timer is null ? null : new long[stages.Length];
         var x = input;
         for (int i = 0; i < stages.Length; i++)
         {
+            long started = timer is null ? 0 : Stopwatch.GetTimestamp();
             if (stages[i].Forward(x) is not { } pass) return null;
+            if (forwardTicks is not null) forwardTicks[i] = Stopwatch.GetTimestamp() - started;
             passes[i] = pass;
             x = pass.Output;
         }
         return (x, outputGradient =>
         {
             using var noGradBack = no_grad();
+            var backwardTicks = timer is null ? null : new long[stages.Length];
             Tensor? gradient = outputGradient;
             for (int i = stages.Length - 1; i >= 0 && gradient is not null; i--)
             {
+                long started = timer is null ? 0 : Stopwatch.GetTimestamp();
                 Tensor? inputGradient;
                 // What a layer's backward pass makes on the way (a ReLU's gradient, the parameters' gradients once
                 // added) is freed when it returns; what it kept, and the gradient it was given, once it has run, as
@@ -107,7 +121,9 @@ internal sealed class ManualBackward
                 foreach (var kept in passes[i].Kept) kept.Dispose();
                 if (i < stages.Length - 1) gradient.Dispose();
                 gradient = inputGradient;
+                if (backwardTicks is not null) backwardTicks[i] = Stopwatch.GetTimestamp() - started;
             }
+            if (timer is not null) timer.Add(described, forwardTicks!, backwardTicks!);
         });
     }
 

@@ -82,7 +82,7 @@ public static class Train
             Tensor? output = null;
             try
             {
-                manual = state.Autograd || state.Manual is not { } passes ? null : passes.Forward(inputs);
+                manual = state.Autograd || state.Manual is not { } passes ? null : passes.Forward(inputs, state.LayerTimer);
                 output = manual is { } run ? run.Output.detach().requires_grad_() : state.Model.Forward(inputs);
                 loss = state.Loss.Compute(output, targets);
             }

@@ -77,6 +77,20 @@ public sealed record TrainState
         return this with { Autograd = autograd };
     }
 
+    /// <summary>Where the written-out pass notes each of its layers' time (<see cref="Training.LayerTimer"/>), or null.</summary>
+    public LayerTimer? LayerTimer { get; private init; }
+
+    /// <summary>
+    /// This state with each step's written-out pass timed layer by layer into <paramref name="timer"/> (null: not
+    /// timed). Steps through autograd (<see cref="Autograd"/>, or a model that is not a plain pipeline) note nothing:
+    /// time those with the layers' module hooks.
+    /// </summary>
+    public TrainState WithLayerTimer(LayerTimer? timer)
+    {
+        EnsureLive("time its steps");
+        return this with { LayerTimer = timer };
+    }
+
     /// <summary>The model's passes written out, or null where it is not such a pipeline.</summary>
     internal ManualBackward? Manual { get; private init; }
     /// <summary>A per-step learning-rate schedule (one-cycle), with its base rate.</summary>
