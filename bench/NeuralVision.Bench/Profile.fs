@@ -91,7 +91,6 @@ let byKind (rows: LayerTime list) =
     |> List.map (fun (kind, rs) -> {| kind = kind; layers = rs.Length; forward_ms = rs |> List.sumBy (fun r -> r.ForwardMs); backward_ms = rs |> List.sumBy (fun r -> r.BackwardMs) |})
     |> List.sortByDescending (fun k -> k.forward_ms + k.backward_ms)
 
-/// Prints a profile: the kinds, then the slowest layers; returns it as JSON-ready values.
 /// Profiles `passes` training steps of a plain pipeline on its written-out pass (ManualBackward), whose layers' hooks
 /// do not run: each stage timed by the step itself into a LayerTimer (a stage is a layer, or a layer with its ReLU).
 let writtenOut (state: Training.TrainState) (passes: int) (batch: unit -> Data.Batch) =
@@ -109,6 +108,7 @@ let writtenOut (state: Training.TrainState) (passes: int) (batch: unit -> Data.B
               Kind = s.Kind; ForwardMs = s.Forward.TotalMilliseconds / steps; BackwardMs = s.Backward.TotalMilliseconds / steps } ]
     { Layers = layers; PassMs = plain; ProfiledPassMs = profiled }
 
+/// Prints a profile: the kinds, then the slowest layers; returns it as JSON-ready values.
 let report (title: string) (profile: Profile) =
     let rows = profile.Layers
     // Milliseconds to three places for passes of a few milliseconds (LeNet's), to one for longer ones.

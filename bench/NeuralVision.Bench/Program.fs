@@ -76,18 +76,16 @@ let main argv =
         let trainingModel, step = ResNet.training ()
         let training = Profile.layers trainingModel passes step
         let lenetModel = Model.build [ 1; 28; 28 ] lenet
+        let lenetInputs, lenetTargets = torch.rand(64L, 1L, 28L, 28L), torch.randint(10L, [| 64L |])
+        let lenetBatch () = new Batch(lenetInputs, lenetTargets)
         let lenetStep =
             // Through autograd: the profile times layers by their modules' hooks, which LeNet's written-out backward
             // pass (the default for a plain pipeline, ManualBackward) does not call.
             let state = ref ((Train.start (adam 1e-3) crossEntropy lenetModel).WithAutograd())
-            let inputs, targets = torch.rand(64L, 1L, 28L, 28L), torch.randint(10L, [| 64L |])
-            fun () -> state.Value <- Train.step state.Value (new Batch(inputs, targets))
+            fun () -> state.Value <- Train.step state.Value (lenetBatch ())
         let lenetTraining = Profile.layers lenetModel (passes * 20) lenetStep
-        let lenetWrittenOut =
-            // The same step as training runs it: the backward pass written out, each stage timed by the step.
-            let model = Model.build [ 1; 28; 28 ] lenet
-            let inputs, targets = torch.rand(64L, 1L, 28L, 28L), torch.randint(10L, [| 64L |])
-            Profile.writtenOut (Train.start (adam 1e-3) crossEntropy model) (passes * 200) (fun () -> new Batch(inputs, targets))
+        // The same step as training runs it: the backward pass written out, each stage timed by the step.
+        let lenetWrittenOut = Profile.writtenOut (Train.start (adam 1e-3) crossEntropy (Model.build [ 1; 28; 28 ] lenet)) (passes * 200) lenetBatch
         let lenetImages = torch.rand(1000L, 1L, 28L, 28L)
         let lenetInference = Profile.layers lenetModel (passes * 4) (fun () -> (use _ = torch.NewDisposeScope() in lenetModel.Predict lenetImages |> ignore))
         let lenetServed = lenetModel.ForInference()

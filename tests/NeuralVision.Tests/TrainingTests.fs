@@ -102,6 +102,9 @@ let courseReplayTests =
         }
     ]
 
+/// malloc's bytes in use (glibc's mallinfo2, through NativeAllocator).
+let private inUse () = Native.NativeAllocator.BytesInUse() |> Option.ofNullable |> Option.defaultWith (fun () -> failwith "this test needs glibc's mallinfo2")
+
 /// Live libtorch tensors and native memory in use (malloc's, in KiB) after `steps` training steps of `step`.
 /// Native memory is malloc's own count, not the resident set: RSS also holds the pages of the managed heap's
 /// allocation budget, which a test run alone first fills during the measured steps (+36–40 MiB on a 2-core Xeon,
@@ -110,7 +113,6 @@ let courseReplayTests =
 /// Programs here run without tiered compilation (Directory.Build.targets), whose background re-compiling moved this
 /// count by 1–2 MiB either way thousands of steps in; the methods compiled during the steps are reported with the growth.
 let private growth (steps: int) (step: unit -> unit) =
-    let inUse () = Native.NativeAllocator.BytesInUse() |> Option.ofNullable |> Option.defaultWith (fun () -> failwith "this test needs glibc's mallinfo2")
     let compiled () = Runtime.JitInfo.GetCompiledMethodCount(false)
     for _ in 1 .. 1000 do step () // warm up allocator, caches and the JIT
     GC.Collect(); GC.WaitForPendingFinalizers()
@@ -127,7 +129,6 @@ let private growth (steps: int) (step: unit -> unit) =
 /// Such memory is freed hundreds of steps late, scattered between the step's freed activations: TorchSharp's `shape`
 /// (a native delegate per read) and `add_(tensor)` (an undisposed Scalar) once grew LeNet's malloc heap by 90 MiB.
 let private leftToFinalizers (steps: int) (step: unit -> unit) =
-    let inUse () = Native.NativeAllocator.BytesInUse() |> Option.ofNullable |> Option.defaultWith (fun () -> failwith "this test needs glibc's mallinfo2")
     for _ in 1 .. 100 do step () // warm up allocator, caches and the JIT
     let rec measure attempt =
         GC.Collect(); GC.WaitForPendingFinalizers(); GC.Collect(); GC.WaitForPendingFinalizers()

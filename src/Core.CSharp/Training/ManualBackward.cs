@@ -26,6 +26,8 @@ internal sealed class ManualBackward
     abstract class Stage
     {
         public abstract Pass? Forward(Tensor input);
+        /// <summary>What the layer is, as a profile names it.</summary>
+        public abstract string Kind { get; }
     }
 
     /// <summary>
@@ -75,8 +77,7 @@ internal sealed class ManualBackward
             stages.Add(stage);
             // A ReLU after a convolution or a linear layer is taken in by it.
             bool takesRelu = reluNext && stage is Convolution or Dense;
-            var kind = stage switch { Convolution => "Conv2d", Dense => "Linear", MaxPool => "MaxPool2d", Flattening => "Flatten", _ => "ReLU" };
-            described.Add((i, takesRelu ? i + 1 : i, takesRelu ? kind + " + ReLU" : kind));
+            described.Add((i, takesRelu ? i + 1 : i, takesRelu ? stage.Kind + " + ReLU" : stage.Kind));
             if (takesRelu) i++;
         }
         return new ManualBackward([.. stages], [.. described]);
@@ -138,6 +139,8 @@ internal sealed class ManualBackward
     /// <summary>A 2-D convolution, with the ReLU after it where <paramref name="relu"/>; that ReLU left to the max pool after it where <paramref name="reluByPool"/>.</summary>
     sealed class Convolution(Conv2dModule conv, bool relu, bool reluByPool) : Stage
     {
+        public override string Kind => "Conv2d";
+
         public override Pass? Forward(Tensor input)
         {
             var (weight, bias) = conv.Parameters;
@@ -173,6 +176,8 @@ internal sealed class ManualBackward
 
     sealed class Dense(TorchSharp.Modules.Linear linear, bool relu) : Stage
     {
+        public override string Kind => "Linear";
+
         public override Pass? Forward(Tensor input)
         {
             if (input.dim() != 2) return null;
@@ -200,6 +205,8 @@ internal sealed class ManualBackward
     /// <summary>A max pool; of the ReLU'd input, that ReLU's gradient included, where <paramref name="relu"/> (the ReLU between a convolution and this pool).</summary>
     sealed class MaxPool(PlanewiseMaxPoolModule pool, bool relu) : Stage
     {
+        public override string Kind => "MaxPool2d";
+
         public override Pass? Forward(Tensor input)
         {
             if (!pool.TakesWindows(input)) return null;
@@ -212,6 +219,8 @@ internal sealed class ManualBackward
 
     sealed class Flattening : Stage
     {
+        public override string Kind => "Flatten";
+
         public override Pass? Forward(Tensor input)
         {
             var shape = input.Sizes();
@@ -222,6 +231,8 @@ internal sealed class ManualBackward
 
     sealed class Rectifier : Stage
     {
+        public override string Kind => "ReLU";
+
         public override Pass? Forward(Tensor input)
         {
             var output = input.relu();
