@@ -1,6 +1,7 @@
 /// Every loss against values computed by hand from its definition.
 module NeuralVision.Tests.LossTests
 
+open System
 open Expecto
 open TorchSharp
 open NeuralVision.Losses
@@ -58,5 +59,51 @@ let tests =
         test "a wrongly shaped box target is one clear error" {
             let e = Expect.throwsC (fun () -> value (Loss.Box()) (t2 [ [ 0.; 0.; 0.; 0. ] ]) (t2 [ [ 0.; 0.; 0.; 0. ] ]) |> ignore) id
             Expect.stringContains e.Message "[N, 5]" "says what it needs"
+        }
+        // The written-out training step takes cross-entropy's gradient without autograd (CrossEntropyGradient): it must be
+        // autograd's to the bit, value and gradient, for any batch size and class count, and for logits far apart (the
+        // exponentials of log-probabilities down to −104 and below, subnormal or 0).
+        test "cross-entropy's written-out value and gradient are autograd's to the bit" {
+            let written (loss: Loss) (o: torch.Tensor) (target: torch.Tensor) =
+                let flags = Reflection.BindingFlags.Instance ||| Reflection.BindingFlags.NonPublic
+                match typeof<Loss>.GetMethod("ValueAndGradient", flags).Invoke(loss, [| box o; box target |]) with
+                | null -> None
+                | result -> Some(result :?> struct (torch.Tensor * torch.Tensor))
+            let bits (x: torch.Tensor) = x.detach().contiguous().data<float32>().ToArray() |> Array.map BitConverter.SingleToInt32Bits
+            let generator = new torch.Generator(11UL)
+            let mutable compared = 0
+            for rows, classes in [ 64L, 10L; 32L, 10L; 100L, 10L; 7L, 3L; 1L, 37L ] do
+                for scale in [ 0.1; 1.0; 10.0; 60.0 ] do
+                    for _ in 1 .. 25 do
+                        let logits = torch.randn([| rows; classes |], generator = generator).mul(torch.tensor (float32 scale))
+                        let target = torch.randint(0L, classes, [| rows |], generator = generator)
+                        let o = logits.detach().requires_grad_()
+                        let expected = torch.nn.functional.cross_entropy(o, target)
+                        expected.backward()
+                        match written (Loss.CrossEntropy()) logits target with
+                        | None -> failtest $"no written-out gradient for {rows}×{classes}"
+                        | Some(struct (v, g)) ->
+                            Expect.equal (bits v) (bits expected) $"{rows}×{classes}, scale {scale}: the loss"
+                            Expect.equal (bits g) (bits o.grad) $"{rows}×{classes}, scale {scale}: the gradient"
+                            compared <- compared + int (rows * classes)
+            Expect.equal compared (25 * 4 * (640 + 320 + 1000 + 21 + 37)) "every element compared"
+        }
+        test "cross-entropy's gradient is written out only for the plain loss, and its refusals stay" {
+            let flags = Reflection.BindingFlags.Instance ||| Reflection.BindingFlags.NonPublic
+            let written (loss: Loss) (o: torch.Tensor) (target: torch.Tensor) =
+                typeof<Loss>.GetMethod("ValueAndGradient", flags).Invoke(loss, [| box o; box target |]) |> isNull |> not
+            let logits, target = torch.randn(4L, 3L), torch.tensor([| 0L; 2L; 1L; 1L |])
+            Expect.isTrue (written (Loss.CrossEntropy()) logits target) "plain cross-entropy"
+            Expect.isFalse (written (Loss.CrossEntropy(classWeights = [| 1.; 2.; 1. |])) logits target) "class weights: autograd's"
+            Expect.isFalse (written (Loss.CrossEntropy(labelSmoothing = 0.1)) logits target) "label smoothing: autograd's"
+            Expect.isFalse (written (Loss.CrossEntropy().Plus(Loss.Mse())) logits target) "a sum of losses: autograd's"
+            // C#'s `loss with { Function = … }`: the record's clone, its Function set.
+            let copy = typeof<Loss>.GetMethod("<Clone>$").Invoke(Loss.CrossEntropy(), [||]) :?> Loss
+            typeof<Loss>.GetProperty("Function").SetValue(copy, Func<torch.Tensor, torch.Tensor, torch.Tensor>(fun o _ -> o.sum()))
+            Expect.isFalse (written copy logits target) "a copy with another function: autograd's"
+            Expect.isFalse (written (Loss.CrossEntropy()) (logits.to_type(torch.float64)) target) "float64 logits: autograd's"
+            Expect.isFalse (written (Loss.CrossEntropy()) logits (logits.softmax(1L))) "class probabilities as targets: autograd's"
+            let e = Expect.throwsC (fun () -> written (Loss.CrossEntropy()) logits (torch.tensor([| 0L; 3L; 1L; 1L |])) |> ignore) (fun e -> e.InnerException)
+            Expect.stringContains e.Message "class 3, but the model gives 3 classes" "the target out of range, said plainly"
         }
     ]

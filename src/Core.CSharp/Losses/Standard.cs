@@ -24,22 +24,33 @@ public sealed partial record Loss
     /// Cross-entropy on logits [N, C] against class indices [N] (int64): softmax inside, optional
     /// per-class weights and label smoothing, as PyTorch's cross_entropy.
     /// </summary>
-    public static Loss CrossEntropy(double[]? classWeights = null, double labelSmoothing = 0.0) =>
-        new(labelSmoothing > 0 ? $"crossEntropy(smoothing {labelSmoothing})" : "crossEntropy", (o, t) =>
+    /// <remarks>Without weights or smoothing, a written-out training step takes its gradient without autograd (<see cref="CrossEntropyGradient"/>).</remarks>
+    public static Loss CrossEntropy(double[]? classWeights = null, double labelSmoothing = 0.0)
+    {
+        var loss = new Loss(labelSmoothing > 0 ? $"crossEntropy(smoothing {labelSmoothing})" : "crossEntropy", (o, t) =>
         {
             using var weights = classWeights is null ? null : tensor(classWeights, dtype: o.dtype, device: o.device);
-            try { return F.cross_entropy(o, t, weight: weights, label_smoothing: labelSmoothing); }
-            catch (Exception e) when (IsTargetOutOfRange(e, o, t)) { throw TargetOutOfRange(o, t, e); }
+            return TargetsChecked(o, t, () => F.cross_entropy(o, t, weight: weights, label_smoothing: labelSmoothing));
         });
+        return classWeights is null && labelSmoothing == 0
+            ? loss.WithGradient((o, t) => TargetsChecked(o, t, () => CrossEntropyGradient.ValueAndGradient(o, t)))
+            : loss;
+    }
 
     /// <summary>Negative log-likelihood on log-probabilities [N, C] (after log-softmax) against class indices.</summary>
     public static Loss Nll(double[]? classWeights = null) =>
         new("nll", (o, t) =>
         {
             using var weights = classWeights is null ? null : tensor(classWeights, dtype: o.dtype, device: o.device);
-            try { return F.nll_loss(o, t, weight: weights); }
-            catch (Exception e) when (IsTargetOutOfRange(e, o, t)) { throw TargetOutOfRange(o, t, e); }
+            return TargetsChecked(o, t, () => F.nll_loss(o, t, weight: weights));
         });
+
+    /// <summary><paramref name="compute"/>'s result, with libtorch's refusal of a class target outside 0..C−1 said plainly.</summary>
+    static T TargetsChecked<T>(Tensor output, Tensor target, Func<T> compute)
+    {
+        try { return compute(); }
+        catch (Exception e) when (IsTargetOutOfRange(e, output, target)) { throw TargetOutOfRange(output, target, e); }
+    }
 
     // libtorch refuses a class target outside 0..C−1 with a raw "Target 13 is out of bounds". The targets are read
     // only when that happens, so a step pays nothing for the clearer message.

@@ -76,15 +76,20 @@ public static class Train
             var targets = batch.Targets.device == device ? batch.Targets : batch.Targets.to(device);
             state.Updater.zero_grad();
             Tensor loss;
-            // A plain pipeline's passes written out (null: autograd's graph of the whole model); the loss stays with
-            // autograd either way, on the model's output.
+            // A plain pipeline's passes written out (null: autograd's graph of the whole model); the loss's gradient
+            // written out too where the loss has one (cross-entropy), else autograd's on the model's output.
             (Tensor Output, Action<Tensor> Backward)? manual = null;
-            Tensor? output = null;
+            Tensor? output = null, outputGradient = null;
             try
             {
                 manual = state.Autograd || state.Manual is not { } passes ? null : passes.Forward(inputs, state.LayerTimer);
-                output = manual is { } run ? run.Output.detach().requires_grad_() : state.Model.Forward(inputs);
-                loss = state.Loss.Compute(output, targets);
+                if (manual is { } run && state.Loss.ValueAndGradient(run.Output, targets) is var (writtenLoss, gradient))
+                    (loss, outputGradient) = (writtenLoss, gradient);
+                else
+                {
+                    output = manual is { } pass ? pass.Output.detach().requires_grad_() : state.Model.Forward(inputs);
+                    loss = state.Loss.Compute(output, targets);
+                }
             }
             catch (Exception e) when (BatchTooLargeException.IsAllocationFailure(e))
             {
@@ -95,8 +100,8 @@ public static class Train
                 throw new TrainingDivergedException(Math.Max(1, state.Epoch), state.Step + 1, value, state.LastLoss);
             try
             {
-                loss.backward();
-                if (manual is { } run) run.Backward(output.grad ?? zeros_like(output));
+                if (outputGradient is null) loss.backward();
+                if (manual is { } run) run.Backward(outputGradient ?? output!.grad ?? zeros_like(output!));
             }
             catch (Exception e) when (BatchTooLargeException.IsAllocationFailure(e))
             {
