@@ -22,11 +22,12 @@ internal static unsafe class CrossEntropyGradient
 {
     /// <summary>
     /// The loss (a scalar tensor) and its gradient with respect to <paramref name="logits"/>; null where this is not
-    /// the plain case written out here (float32 logits [N, C] on the CPU, int64 class indices [N]).
+    /// the plain case written out here (float32 logits [N, C] on an x86 CPU with FMA, int64 class indices [N]).
     /// </summary>
     public static (Tensor Value, Tensor Gradient)? ValueAndGradient(Tensor logits, Tensor targets)
     {
-        if (logits.dtype != ScalarType.Float32 || logits.dim() != 2 || logits.device_type != TorchSharp.DeviceType.CPU
+        // libtorch's kernels fuse multiply-adds only where the processor has them, and SleefExp assumes they did.
+        if (!System.Runtime.Intrinsics.X86.Fma.IsSupported || logits.dtype != ScalarType.Float32 || logits.dim() != 2 || logits.device_type != TorchSharp.DeviceType.CPU
             || targets.dtype != ScalarType.Int64 || targets.dim() != 1 || targets.device_type != TorchSharp.DeviceType.CPU
             || targets.size(0) != logits.size(0) || logits.size(0) == 0)
             return null;
