@@ -256,6 +256,34 @@ let oneDnnConvolutionTests =
                     (output - 1) * stride + span - size - padding < 0
                 let libtorchByDesign = weight.Value.numel() > x.numel() || dropsColumns h || dropsColumns w
                 ((direct || primitives.IsSome || libtorchByDesign) && matches) |> Prop.classify winograd "Winograd")
+        // LeNet's second convolution at batch 64: with AVX-512 oneDNN writes its 16 output channels in one 16-wide block
+        // (aBcd16b), the same bytes as channels-last, and reads the output's gradient so for both gradients; the
+        // written-out step then skips three reorders. The channels-last output and gradient give the plain path's numbers.
+        test "oneDNN's output and output gradient taken channels-last give the plain path's numbers to the bit" {
+            use scope = torch.NewDisposeScope()
+            let kind = typeof<Conv2d>.Assembly.GetType("NeuralVision.Layers.OneDnnConvolution")
+            match kind.GetMethod("TryCreate").Invoke(null, [| box [| 64L; 6L; 14L; 14L |]; box [| 16L; 6L; 5L; 5L |]; box true; box 1L; box 0L; box 1L |]) with
+            | null -> failtest "oneDNN has primitives for LeNet's second convolution"
+            | primitives ->
+                let channelsLastOutput = kind.GetProperty("ChannelsLastOutput").GetValue(primitives) :?> bool
+                if Runtime.Intrinsics.X86.Avx512F.IsSupported then Expect.isTrue channelsLastOutput "16 channels in one block on AVX-512"
+                if channelsLastOutput then
+                    let generator = new torch.Generator(9UL)
+                    let x, weight, bias = torch.randn([| 64L; 6L; 14L; 14L |], generator = generator), torch.randn([| 16L; 6L; 5L; 5L |], generator = generator), torch.randn([| 16L |], generator = generator)
+                    let forward (last: bool) = kind.GetMethod("Forward").Invoke(primitives, [| box x; box weight; box bias; box last |]) :?> torch.Tensor
+                    let plain, last = forward false, forward true
+                    let layout = typeof<Conv2d>.Assembly.GetType("NeuralVision.Tensors.MemoryLayout").GetMethod("IsChannelsLast")
+                    Expect.isTrue (layout.Invoke(null, [| box last |]) :?> bool) "the output handed over channels-last"
+                    Expect.isTrue (plain.equal(last).all().item<bool>()) "the same output"
+                    let g = torch.randn([| 64L; 16L; 10L; 10L |], generator = generator)
+                    let gradients (gradient: torch.Tensor) =
+                        let struct (i: torch.Tensor, w: torch.Tensor, b: torch.Tensor) =
+                            kind.GetMethod("Backward").Invoke(primitives, [| box x; box weight; box gradient; box [| true; true; true |] |]) :?> struct (torch.Tensor * torch.Tensor * torch.Tensor)
+                        [ i; w; b ]
+                    let lastGradient = g.permute(0L, 2L, 3L, 1L).contiguous().permute(0L, 3L, 1L, 2L)
+                    for name, a, b in List.zip3 [ "input"; "weight"; "bias" ] (gradients g) (gradients lastGradient) do
+                        Expect.isTrue (a.equal(b).all().item<bool>()) $"the {name}'s gradient from a channels-last output gradient"
+        }
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 25 } "3x3 stride-1 convolutions of 16 channels or more on planes of 8x8 and more run Winograd's algorithm, within 1e-5 of each tensor's largest magnitude" <|
             Prop.forAll (Arb.fromGen (gen {
                 // oneDNN 2.6 has Winograd for channels in whole blocks of 16 (as ResNet's are); the input outnumbers
@@ -418,6 +446,40 @@ let maxPoolTests =
                 let same (a: torch.Tensor) (b: torch.Tensor) =
                     a.shape = b.shape && (a.eq(b).logical_or(a.isnan().logical_and(b.isnan()))).all().item<bool>()
                 same outOurs outTheirs && same ours.grad theirs.grad && ours.grad.signbit().eq(theirs.grad.signbit()).all().item<bool>())
+        // The written-out training step hands a oneDNN convolution's output to the 2×2 pool after it channels-last, as
+        // oneDNN wrote it, and takes the gradient back so (WindowMaxPool on a channels-last batch): the same maxima
+        // (planes [N, C, OH, OW]) and gradients as max_pool2d's (after a ReLU, with the ReLU's), to the bit, for
+        // channels in eights, odd sizes, ties, NaN, −inf and −0; the gradient comes back channels-last.
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 100 } "2x2 windows of a channels-last batch: values and gradients to the bit, with and without a ReLU" <|
+            Prop.forAll (Arb.fromGen (gen {
+                let! n = Gen.choose (1, 6)
+                let! c = Gen.elements [ 8; 16; 24; 32 ]
+                let! h = Gen.choose (2, 13)
+                let! w = Gen.choose (2, 13)
+                let! relu = Gen.elements [ false; true ]
+                let! seed = Gen.choose (0, 10000)
+                return n, c, h, w, relu, seed })) (fun (n, c, h, w, relu, seed) ->
+                use scope = torch.NewDisposeScope()
+                let pool = typeof<Conv2d>.Assembly.GetType("NeuralVision.Layers.WindowMaxPool")
+                let generator = new torch.Generator(uint64 seed)
+                let values = windowValues [| int64 n; int64 c; int64 h; int64 w |] generator
+                let channelsLast = values.permute(0L, 2L, 3L, 1L).contiguous().permute(0L, 3L, 1L, 2L)
+                let takes = pool.GetMethod("TakesChannelsLast").Invoke(null, [| box channelsLast |]) :?> bool
+                let struct (maxima: torch.Tensor, indices: torch.Tensor) =
+                    pool.GetMethod("Pooled").Invoke(null, [| box channelsLast; box relu |]) :?> struct (torch.Tensor * torch.Tensor)
+                let theirs = values.clone().requires_grad_(true)
+                let outTheirs = torch.nn.functional.max_pool2d((if relu then theirs.relu() else theirs), 2L, 2L)
+                let weights = torch.randn(outTheirs.shape, generator = generator)
+                let weights = weights.masked_fill(weights.abs().lt(torch.tensor 0.1f), TorchSharp.Scalar.op_Implicit -0.0f)
+                outTheirs.backward([| weights |])
+                let gradient =
+                    pool.GetMethod("Gradient").Invoke(null, [| box weights; box indices; box [| int64 n; int64 c; int64 h; int64 w |]; box (if relu then maxima else null) |]) :?> torch.Tensor
+                let same (a: torch.Tensor) (b: torch.Tensor) =
+                    a.shape = b.shape && (a.eq(b).logical_or(a.isnan().logical_and(b.isnan()))).all().item<bool>()
+                let layout = typeof<Conv2d>.Assembly.GetType("NeuralVision.Tensors.MemoryLayout").GetMethod("IsChannelsLast")
+                takes && indices.dim() = 4L && maxima.is_contiguous() && same maxima outTheirs
+                && (layout.Invoke(null, [| box gradient |]) :?> bool) && same gradient theirs.grad
+                && gradient.signbit().eq(theirs.grad.signbit()).all().item<bool>())
     ]
 
 /// The largest difference between two outputs, relative to the largest value of the first.

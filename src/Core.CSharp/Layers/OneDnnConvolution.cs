@@ -1,4 +1,5 @@
 using NeuralVision.Native;
+using NeuralVision.Tensors;
 using static NeuralVision.Native.OneDnn;
 using static TorchSharp.torch;
 
@@ -26,6 +27,12 @@ internal sealed unsafe class OneDnnConvolution : IDisposable
 
     /// <summary>Whether the primitives run Winograd's algorithm (3×3, stride 1, output planes of 8×8 and more, 16 channels or more in and out).</summary>
     public bool Winograd { get; }
+    /// <summary>
+    /// Whether the primitives write their output and read its gradient in memory laid out as channels-last: acdb,
+    /// or oneDNN's blocked aBcd16b with exactly 16 channels (one block: the same bytes). Then <see cref="Forward"/>
+    /// can hand its output over channels-last and <see cref="Backward"/> take its gradient so, without reorders.
+    /// </summary>
+    public bool ChannelsLastOutput { get; }
 
     // Input channels below which the weights' gradient reads channels-last activations (and below which, in or out,
     // Winograd's algorithm is not used).
@@ -105,6 +112,11 @@ internal sealed unsafe class OneDnnConvolution : IDisposable
             sourceForWeights = Operand.Of(owned, plainInput, owned.Query(weightsPd, QuerySrc), toPrimitive: true);
             gradientOutputForWeights = Operand.Of(owned, plainOutput, owned.Query(weightsPd, QueryDiffDst), toPrimitive: true);
             gradientWeights = Operand.Of(owned, plainWeight, owned.Query(weightsPd, QueryDiffWeights), toPrimitive: false);
+            var blockedOutput = owned.Desc(output, TagABcd16b);
+            bool IsChannelsLast(IntPtr chosen) =>
+                dnnl_memory_desc_equal(chosen, lastOutput) != 0 || output[1] == 16 && dnnl_memory_desc_equal(chosen, blockedOutput) != 0;
+            ChannelsLastOutput = IsChannelsLast(owned.Query(forwardPd, QueryDst)) && IsChannelsLast(owned.Query(dataPd, QueryDiffDst))
+                                 && IsChannelsLast(owned.Query(weightsPd, QueryDiffDst));
             biasMemory = hasBias ? owned.Memory(bias, IntPtr.Zero) : IntPtr.Zero;
             gradientBiasMemory = hasBias ? owned.Memory(bias, IntPtr.Zero) : IntPtr.Zero;
             forward = owned.Primitive(forwardPd);
@@ -146,31 +158,43 @@ internal sealed unsafe class OneDnnConvolution : IDisposable
         catch (NotSupportedException) { return null; }
     }
 
-    /// <summary>conv2d(input, weight, bias) for contiguous float32 tensors of the shapes the primitives were made for.</summary>
-    public Tensor Forward(Tensor input, Tensor weight, Tensor? bias)
+    /// <summary>
+    /// conv2d(input, weight, bias) for contiguous float32 tensors of the shapes the primitives were made for; with
+    /// <paramref name="channelsLast"/> (where <see cref="ChannelsLastOutput"/>), the output channels-last, as the
+    /// primitive wrote it.
+    /// </summary>
+    public Tensor Forward(Tensor input, Tensor weight, Tensor? bias, bool channelsLast = false)
     {
+        if (channelsLast && !ChannelsLastOutput) throw new InvalidOperationException("these primitives do not write channels-last outputs");
         using var scope = NewDisposeScope();
-        var output = empty(outputShape);
+        // Channels-last: [N, H, W, C] in memory, handed over as [N, C, H, W] with channels-last strides.
+        var output = channelsLast ? empty(outputShape[0], outputShape[2], outputShape[3], outputShape[1]) : empty(outputShape);
         lock (owned)
         {
             omp_set_num_threads(get_num_threads());
             var args = stackalloc ExecArg[4];
             args[0] = new() { Arg = ArgSrc, Memory = source.In(input, stream) };
             args[1] = new() { Arg = ArgWeights, Memory = weights.In(weight, stream) };
-            args[2] = new() { Arg = ArgDst, Memory = destination.Out(output) };
+            args[2] = new() { Arg = ArgDst, Memory = channelsLast ? destination.AsChosen(output) : destination.Out(output) };
             var count = 3;
             if (hasBias) args[count++] = new() { Arg = ArgBias, Memory = Bound(biasMemory, bias!) };
             Run(forward, args, count);
-            destination.Finish(stream);
+            if (!channelsLast) destination.Finish(stream);
             Check(dnnl_stream_wait(stream), "dnnl_stream_wait");
         }
-        return output.MoveToOuterDisposeScope();
+        return (channelsLast ? output.permute(0, 3, 1, 2) : output).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The gradients of conv2d with respect to its input, weight and bias, each only where <paramref name="wanted"/>.</summary>
+    /// <summary>
+    /// The gradients of conv2d with respect to its input, weight and bias, each only where <paramref name="wanted"/>;
+    /// <paramref name="gradientOutput"/> contiguous, or channels-last where <see cref="ChannelsLastOutput"/>.
+    /// </summary>
     public (Tensor? Input, Tensor? Weight, Tensor? Bias) Backward(Tensor input, Tensor weight, Tensor gradientOutput, bool[] wanted)
     {
         using var scope = NewDisposeScope();
+        // A channels-last gradient is read where it lies, as the primitives' own format (no reorder).
+        var channelsLast = ChannelsLastOutput && !gradientOutput.is_contiguous() && MemoryLayout.IsChannelsLast(gradientOutput)
+            ? gradientOutput.permute(0, 2, 3, 1) : null;
         Tensor? gradientInputTensor = wanted[0] ? empty(InputShape) : null;
         Tensor? gradientWeightTensor = wanted[1] || (wanted[2] && hasBias) ? empty(weightShape) : null;
         Tensor? gradientBiasTensor = wanted[2] && hasBias ? empty(weightShape[0]) : null;
@@ -180,7 +204,7 @@ internal sealed unsafe class OneDnnConvolution : IDisposable
             var args = stackalloc ExecArg[4];
             if (gradientInputTensor is not null)
             {
-                args[0] = new() { Arg = ArgDiffDst, Memory = gradientOutputForData.In(gradientOutput, stream) };
+                args[0] = new() { Arg = ArgDiffDst, Memory = channelsLast is null ? gradientOutputForData.In(gradientOutput, stream) : gradientOutputForData.AsChosen(channelsLast) };
                 args[1] = new() { Arg = ArgWeights, Memory = weightsForData.In(weight, stream) };
                 args[2] = new() { Arg = ArgDiffSrc, Memory = gradientInput.Out(gradientInputTensor) };
                 Run(backwardData, args, 3);
@@ -189,7 +213,7 @@ internal sealed unsafe class OneDnnConvolution : IDisposable
             if (gradientWeightTensor is not null)
             {
                 args[0] = new() { Arg = ArgSrc, Memory = sourceForWeights.In(input, stream) };
-                args[1] = new() { Arg = ArgDiffDst, Memory = gradientOutputForWeights.In(gradientOutput, stream) };
+                args[1] = new() { Arg = ArgDiffDst, Memory = channelsLast is null ? gradientOutputForWeights.In(gradientOutput, stream) : gradientOutputForWeights.AsChosen(channelsLast) };
                 args[2] = new() { Arg = ArgDiffWeights, Memory = gradientWeights.Out(gradientWeightTensor) };
                 var count = 3;
                 if (hasBias) args[count++] = new() { Arg = ArgDiffBias, Memory = Bound(gradientBiasMemory, gradientBiasTensor ?? empty(weightShape[0])) };
@@ -248,6 +272,9 @@ internal sealed unsafe class OneDnnConvolution : IDisposable
             if (reorder == IntPtr.Zero) return plain;
             return Bound(own, empty(bytes / sizeof(float)));
         }
+
+        /// <summary>The memory in the primitive's own format, bound to <paramref name="tensor"/>, which holds (or is to hold) its bytes.</summary>
+        public IntPtr AsChosen(Tensor tensor) => Bound(reorder == IntPtr.Zero ? plain : own, tensor);
 
         /// <summary>After the primitive has run: its output reordered into the plain tensor.</summary>
         public void Finish(IntPtr stream)

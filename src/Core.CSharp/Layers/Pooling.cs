@@ -78,10 +78,13 @@ internal sealed class PlanewiseMaxPoolModule(long kernel, long stride, long padd
     // Training's 2×2 pools (indices wanted: autograd records) on a plain float32 batch: WindowMaxPool's case.
     bool InTrainingWindows(Tensor input) => input.requires_grad && is_grad_enabled() && TakesWindows(input);
 
-    /// <summary>Whether <see cref="WindowMaxPool"/>'s 2×2 windows compute this pool on <paramref name="input"/> (a plain float32 batch).</summary>
-    internal bool TakesWindows(Tensor input) =>
+    /// <summary>
+    /// Whether <see cref="WindowMaxPool"/>'s 2×2 windows compute this pool on <paramref name="input"/> (a plain float32
+    /// batch; or, with <paramref name="channelsLast"/>, one channels-last as <see cref="WindowMaxPool.TakesChannelsLast"/> takes it).
+    /// </summary>
+    internal bool TakesWindows(Tensor input, bool channelsLast = false) =>
         kernel == 2 && stride == 2 && padding == 0 && !ceilMode && input.dim() == 4 && input.device_type == TorchSharp.DeviceType.CPU
-        && input.dtype == ScalarType.Float32 && input.is_contiguous();
+        && input.dtype == ScalarType.Float32 && (input.is_contiguous() || channelsLast && WindowMaxPool.TakesChannelsLast(input));
 
     // Planes transposed at a time: LeNet's 64 × 6 = 384 planes of 28×28 were measured fast, 6,000 slow.
     const long PlanesPerGroup = 512;

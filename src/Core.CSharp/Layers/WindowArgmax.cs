@@ -82,6 +82,154 @@ internal static unsafe class WindowArgmax
         return gradient;
     }
 
+    /// <summary>
+    /// Whether <see cref="OfChannelsLast"/> takes a batch of <paramref name="channels"/> channels: eight at a time, on
+    /// a processor with AVX2.
+    /// </summary>
+    public static bool TakesChannelsLast(long channels) => Avx2.IsSupported && channels % 8 == 0;
+
+    /// <summary>
+    /// <see cref="Of"/> for a channels-last batch: <paramref name="pixels"/> [N, H, W, C] (contiguous; C as
+    /// <see cref="TakesChannelsLast"/> asks) → each channel's 2×2 window maxima, [N, C, OH, OW] as the layers after a
+    /// pool read them (flatten: a view), and their places, bytes [N, OH, OW, C], by the same rule; eight channels at a
+    /// time, side by side in memory as they are.
+    /// </summary>
+    public static (Tensor Values, Tensor Indices) OfChannelsLast(Tensor pixels, bool relu)
+    {
+        long n = pixels.size(0), h = pixels.size(1), w = pixels.size(2), c = pixels.size(3);
+        if (pixels.dim() != 4 || pixels.dtype != ScalarType.Float32 || !TakesChannelsLast(c))
+            throw new ArgumentException($"channels-last window maxima need a float32 [N, H, W, C] batch with C a multiple of 8 and AVX2, not {pixels.dtype} [{n}, {h}, {w}, {c}].");
+        var values = empty(n, c, h / 2, w / 2);
+        var indices = empty([n, h / 2, w / 2, c], dtype: ScalarType.Byte);
+        var pass = new ChannelsLastPass((float*)TensorAddress.Of(pixels), (float*)TensorAddress.Of(values), (byte*)TensorAddress.Of(indices), n, h, w, c, relu);
+        OpenMpTeam.Run(&RunChannelsLastPass, &pass, OpenMpTeam.ThreadsFor(n * h * w * c, ElementsPerThread));
+        return (values, indices);
+    }
+
+    /// <summary>
+    /// <see cref="Gradient"/> for <see cref="OfChannelsLast"/>'s windows: the gradient of the maxima [N, C, OH, OW]
+    /// (contiguous, as are the <paramref name="maxima"/>) → the batch's [N, H, W, C], max_pool2d's backward (and
+    /// threshold_backward's, given the maxima) to the bit.
+    /// </summary>
+    public static Tensor GradientChannelsLast(Tensor outputGradient, Tensor indices, long h, long w, Tensor? maxima = null)
+    {
+        long n = indices.size(0), c = indices.size(3);
+        // No window at all (a side under 2): nothing is sent back.
+        if (h < 2 || w < 2) return zeros(n, h, w, c);
+        var gradient = empty(n, h, w, c);
+        var pass = new ChannelsLastGradientPass((float*)TensorAddress.Of(outputGradient), (byte*)TensorAddress.Of(indices), (float*)TensorAddress.Of(gradient),
+            n, h, w, c, maxima is null ? null : (float*)TensorAddress.Of(maxima));
+        OpenMpTeam.Run(&RunChannelsLastGradientPass, &pass, OpenMpTeam.ThreadsFor(n * h * w * c, ElementsPerThread));
+        return gradient;
+    }
+
+    [UnmanagedCallersOnly]
+    static void RunChannelsLastPass(void* data)
+    {
+        var pass = (ChannelsLastPass*)data;
+        var (first, end, _) = OpenMpTeam.Share(pass->Rows);
+        pass->Run(first, end);
+    }
+
+    [UnmanagedCallersOnly]
+    static void RunChannelsLastGradientPass(void* data)
+    {
+        var pass = (ChannelsLastGradientPass*)data;
+        var (first, end, _) = OpenMpTeam.Share(pass->Rows);
+        pass->Run(first, end);
+    }
+
+    /// <summary>The maxima of channels-last windows, a row of windows (an image's output row) at a time.</summary>
+    readonly struct ChannelsLastPass(float* x, float* values, byte* places, long images, long h, long w, long c, bool relu)
+    {
+        public readonly long Rows = images * (h / 2);
+
+        /// <summary>Finds the maxima of the output rows [first, end), each row an image's and an output y's.</summary>
+        public void Run(long first, long end)
+        {
+            long oh = h / 2, ow = w / 2, plane = oh * ow;
+            var lanes = stackalloc float[8];
+            for (long row = first; row < end; row++)
+            {
+                long image = row / oh, oy = row % oh;
+                var upper = x + (image * h + 2 * oy) * w * c;
+                var lower = upper + w * c;
+                for (long ox = 0; ox < ow; ox++)
+                {
+                    for (long k = 0; k < c; k += 8)
+                    {
+                        long left = 2 * ox * c + k, right = left + c;
+                        Vector256<float> topLeft = Avx.LoadVector256(upper + left), topRight = Avx.LoadVector256(upper + right);
+                        Vector256<float> bottomLeft = Avx.LoadVector256(lower + left), bottomRight = Avx.LoadVector256(lower + right);
+                        if (relu)
+                        {
+                            (topLeft, topRight) = (Pass.Rectified(topLeft), Pass.Rectified(topRight));
+                            (bottomLeft, bottomRight) = (Pass.Rectified(bottomLeft), Pass.Rectified(bottomRight));
+                        }
+                        // libtorch's order: the window's places 0 to 3 in row order.
+                        var max = Vector256.Create(float.NegativeInfinity);
+                        var place = Vector256<int>.Zero;
+                        Pass.Take(topLeft, 0, ref max, ref place);
+                        Pass.Take(topRight, 1, ref max, ref place);
+                        Pass.Take(bottomLeft, 2, ref max, ref place);
+                        Pass.Take(bottomRight, 3, ref max, ref place);
+                        long at = (row * ow + ox) * c + k;
+                        // The eight channels' maxima go to eight planes.
+                        max.Store(lanes);
+                        var into = values + (image * c + k) * plane + oy * ow + ox;
+                        for (int lane = 0; lane < 8; lane++) into[lane * plane] = lanes[lane];
+                        var bytes = Vector256.Narrow(Vector256.Narrow(place, Vector256<int>.Zero), Vector256<short>.Zero);
+                        *(ulong*)(places + at) = bytes.AsUInt64().GetElement(0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The gradient of channels-last windows, a row of windows (and the input rows under it) at a time.</summary>
+    readonly struct ChannelsLastGradientPass(float* from, byte* places, float* into, long images, long h, long w, long c, float* maxima)
+    {
+        public readonly long Rows = images * (h / 2);
+
+        /// <summary>Writes the input rows under the output rows [first, end) (and an odd last row, with its image's last window row).</summary>
+        public void Run(long first, long end)
+        {
+            long oh = h / 2, ow = w / 2, plane = oh * ow;
+            // The eight channels' values lie a plane apart.
+            var planes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * Vector256.Create((int)plane);
+            for (long row = first; row < end; row++)
+            {
+                long image = row / oh, oy = row % oh;
+                var upper = into + (image * h + 2 * oy) * w * c;
+                var lower = upper + w * c;
+                for (long ox = 0; ox < ow; ox++)
+                {
+                    for (long k = 0; k < c; k += 8)
+                    {
+                        long at = (row * ow + ox) * c + k, window = (image * c + k) * plane + oy * ow + ox;
+                        var place = Avx2.ConvertToVector256Int32(places + at);
+                        // Written as libtorch adds it to zero: a gradient of −0 lands as +0.
+                        var g = Avx2.GatherVector256(from + window, planes, 4) + Vector256<float>.Zero;
+                        if (maxima is not null)
+                            g = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(Avx2.GatherVector256(maxima + window, planes, 4), Vector256<float>.Zero), Vector256<float>.Zero, g);
+                        long left = 2 * ox * c + k, right = left + c;
+                        Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create(0)).AsSingle(), g, Vector256<float>.Zero).Store(upper + left);
+                        Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create(1)).AsSingle(), g, Vector256<float>.Zero).Store(upper + right);
+                        Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create(2)).AsSingle(), g, Vector256<float>.Zero).Store(lower + left);
+                        Vector256.ConditionalSelect(Vector256.Equals(place, Vector256.Create(3)).AsSingle(), g, Vector256<float>.Zero).Store(lower + right);
+                    }
+                }
+                // A last odd column and row belong to no window: their gradient is 0.
+                if (w % 2 == 1)
+                {
+                    new Span<float>(upper + (w - 1) * c, (int)c).Clear();
+                    new Span<float>(lower + (w - 1) * c, (int)c).Clear();
+                }
+                if (h % 2 == 1 && oy == oh - 1) new Span<float>(lower + w * c, (int)(w * c)).Clear();
+            }
+        }
+    }
+
     readonly struct GradientPass(float* from, byte* places, float* into, long count, long h, long w, float* maxima)
     {
         public readonly long Count = count;
@@ -191,7 +339,7 @@ internal static unsafe class WindowArgmax
         // libtorch's relu: max(0, x) as clamp_min computes it, which keeps NaN and −0.
         float Read(float value) => relu && value < 0 ? 0f : value;
 
-        static Vector256<float> Rectified(Vector256<float> value) =>
+        public static Vector256<float> Rectified(Vector256<float> value) =>
             Vector256.ConditionalSelect(Vector256.LessThan(value, Vector256<float>.Zero), Vector256<float>.Zero, value);
 
         static void Take(float value, byte place, ref float max, ref byte best)
@@ -232,7 +380,7 @@ internal static unsafe class WindowArgmax
             return ow;
         }
 
-        static void Take(Vector256<float> value, int offset, ref Vector256<float> max, ref Vector256<int> best)
+        public static void Take(Vector256<float> value, int offset, ref Vector256<float> max, ref Vector256<int> best)
         {
             var wins = Avx.Or(Avx.CompareGreaterThan(value, max), Avx.CompareUnordered(value, value));
             max = Avx.BlendVariable(max, value, wins);

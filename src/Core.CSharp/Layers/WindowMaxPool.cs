@@ -43,22 +43,36 @@ internal sealed class WindowMaxPool : SingleTensorFunction<WindowMaxPool>
 
     /// <summary>
     /// The forward pass without autograd: max_pool2d(input, 2) — of relu(input) with <paramref name="relu"/> — [N, C,
-    /// H/2, W/2], and where each maximum lies (for <see cref="Gradient"/>).
+    /// H/2, W/2], and where each maximum lies (for <see cref="Gradient"/>). A channels-last input (see
+    /// <see cref="TakesChannelsLast"/>) is read where it lies.
     /// </summary>
     public static (Tensor Values, Tensor Indices) Pooled(Tensor input, bool relu)
     {
         long n = input.size(0), c = input.size(1), h = input.size(2), w = input.size(3);
+        if (TakesChannelsLast(input))
+        {
+            return WindowArgmax.OfChannelsLast(input.permute(0, 2, 3, 1), relu);
+        }
         var (values, indices) = WindowArgmax.Of(input.view(n * c, h, w), relu);
         return (values.view(n, c, h / 2, w / 2), indices);
     }
 
+    /// <summary>Whether <see cref="Pooled"/> takes <paramref name="input"/> as it lies, channels-last (its channels eight at a time).</summary>
+    public static bool TakesChannelsLast(Tensor input) =>
+        input.dim() == 4 && input.size(1) > 1 && MemoryLayout.IsChannelsLast(input) && WindowArgmax.TakesChannelsLast(input.size(1));
+
     /// <summary>
     /// The input's gradient, of shape <paramref name="inputShape"/>, from the output's: each window's gradient at its
-    /// maximum; given the <paramref name="maxima"/> of a pool with <c>relu</c>, the ReLU's gradient too.
+    /// maximum; given the <paramref name="maxima"/> of a pool with <c>relu</c>, the ReLU's gradient too. Channels-last
+    /// where <see cref="Pooled"/> took its input so (its indices are then [N, OH, OW, C]).
     /// </summary>
     public static Tensor Gradient(Tensor outputGradient, Tensor indices, long[] inputShape, Tensor? maxima)
     {
         long n = inputShape[0], c = inputShape[1], h = inputShape[2], w = inputShape[3];
+        if (indices.dim() == 4)
+        {
+            return WindowArgmax.GradientChannelsLast(outputGradient.contiguous(), indices, h, w, maxima?.contiguous()).permute(0, 3, 1, 2);
+        }
         var gradient = outputGradient.contiguous().view(n * c, -1);
         return WindowArgmax.Gradient(gradient, indices, h, w, maxima).view(n, c, h, w);
     }

@@ -20,6 +20,9 @@ internal static unsafe class OneDnn
 
     public const int F32 = 3;
     public const int TagAny = 1, TagA = 2, TagAb = 3, TagAbcd = 5, TagAcdb = 20;
+    // dnnl_aBcd16b in oneDNN 2.6's numbering (found by comparing descriptors); only ever compared with descriptors
+    // oneDNN chose, so a library that numbers it otherwise just finds no match.
+    public const int TagABcd16b = 69;
     public const int ForwardTraining = 64, ForwardInference = 96, BackwardData = 160, BackwardWeights = 192;
     public const int ConvolutionDirect = 1, ConvolutionWinograd = 2;
     public const int EltwiseRelu = 31;

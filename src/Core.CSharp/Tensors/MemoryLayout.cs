@@ -12,17 +12,20 @@ namespace NeuralVision.Tensors;
 /// </summary>
 internal static class MemoryLayout
 {
+    // The dimensions of [N, C, H, W] from the fastest-varying in memory to the slowest, channels-last.
+    static readonly int[] ChannelsLastOrder = [1, 3, 2, 0];
+
     /// <summary>Whether the values of a 4-D tensor lie in channels-last order (sizes of 1 impose nothing).</summary>
     public static bool IsChannelsLast(Tensor x)
     {
         if (x.dim() != 4) return false;
-        var size = x.shape;
-        var stride = x.stride();
+        // Read a dimension at a time: shape and stride() would leave native memory to finalizers (FinalizerFree).
         long expected = 1;
-        foreach (var d in new[] { 1, 3, 2, 0 })
+        foreach (var d in ChannelsLastOrder)
         {
-            if (size[d] != 1 && stride[d] != expected) return false;
-            expected *= size[d];
+            long size = x.size(d);
+            if (size != 1 && x.stride(d) != expected) return false;
+            expected *= size;
         }
         return true;
     }

@@ -160,12 +160,16 @@ internal sealed class ManualBackward
             }
             if (conv.PrimitivesFor(input, weight, bias) is not { } primitives) return null;
             var (plainInput, plainWeight) = (input.contiguous(), weight.contiguous());
-            var result = primitives.Forward(plainInput, plainWeight, bias);
             var rectify = relu && !reluByPool;
+            // Into the max pool after it, the output goes channels-last, as oneDNN lays it out, and its gradient comes
+            // back so: the pool reads and writes that layout (WindowMaxPool), and three reorders are not needed.
+            var channelsLast = reluByPool && primitives.ChannelsLastOutput && WindowArgmax.TakesChannelsLast(weight.size(0));
+            var result = primitives.Forward(plainInput, plainWeight, bias, channelsLast);
             if (rectify) result.relu_();
             return new Pass(result, (gradient, inputWanted) =>
             {
-                gradient = rectify ? ReluGradient.Of(gradient.contiguous(), result) : gradient.contiguous();
+                gradient = rectify ? ReluGradient.Of(gradient.contiguous(), result)
+                    : channelsLast && MemoryLayout.IsChannelsLast(gradient) ? gradient : gradient.contiguous();
                 var (inputGradient, weightGradient, biasGradient) = primitives.Backward(plainInput, plainWeight, gradient, Wanted(inputWanted));
                 Accumulate(weight, weightGradient);
                 Accumulate(bias, biasGradient);
@@ -209,7 +213,7 @@ internal sealed class ManualBackward
 
         public override Pass? Forward(Tensor input)
         {
-            if (!pool.TakesWindows(input)) return null;
+            if (!pool.TakesWindows(input, channelsLast: true)) return null;
             var shape = input.Sizes();
             var (values, indices) = WindowMaxPool.Pooled(input, relu);
             return new Pass(values, (gradient, inputWanted) => inputWanted ? WindowMaxPool.Gradient(gradient, indices, shape, relu ? values : null) : null,
