@@ -51,6 +51,24 @@ internal sealed unsafe class FusedAdam(IEnumerable<TorchSharp.Modules.Adam.Param
         }, closure);
     }
 
+    /// <summary>
+    /// Zeroes the gradients as TorchSharp's does (each one's zero_()), a contiguous float32 one by clearing its memory
+    /// on this thread: libtorch's fill forks its team for LeNet's 61,706 flattened gradients, 21–36 µs against 10–12
+    /// (measured with the buffer out of cache, as it is after a step).
+    /// </summary>
+    public override void zero_grad()
+    {
+        foreach (var group in _parameter_groups)
+            foreach (var param in group.Parameters)
+            {
+                using var grad = param.grad;
+                if (grad is null) continue;
+                if (grad.dtype == ScalarType.Float32 && grad.device_type == TorchSharp.DeviceType.CPU && grad.is_contiguous() && grad.numel() <= int.MaxValue)
+                    new Span<float>(TensorAddress.Of(grad), (int)grad.numel()).Clear();
+                else grad.zero_();
+            }
+    }
+
     /// <summary>Whether the passes can read and write the parameter, its gradient and its moments as plain float arrays.</summary>
     bool Fusable(Parameter p)
     {
