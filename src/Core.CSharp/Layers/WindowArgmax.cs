@@ -320,7 +320,10 @@ internal static unsafe class WindowArgmax
                     var upper = x + p * h * w + top;
                     // As in the gradient's pass: short rows eight at a time where the extra lanes stay in this thread's planes.
                     bool roomForEight = (p * oh + oy) * ow + 8 <= endPlane * oh * ow && top + w + 16 <= (endPlane - p) * h * w;
-                    long ox = Avx2.IsSupported ? EightAtATime(upper, upper + w, ow, output + oy * ow, maxima + oy * ow, roomForEight) : 0;
+                    bool roomForSixteen = (p * oh + oy) * ow + 16 <= endPlane * oh * ow && top + w + 32 <= (endPlane - p) * h * w;
+                    long ox = Avx512F.IsSupported && ow <= 16 && roomForSixteen
+                        ? SixteenAtATime(upper, upper + w, output + oy * ow, maxima + oy * ow, ow)
+                        : Avx2.IsSupported ? EightAtATime(upper, upper + w, ow, output + oy * ow, maxima + oy * ow, roomForEight) : 0;
                     for (; ox < ow; ox++)
                     {
                         // libtorch's rule, kept exactly: start below every number at the window's first place,
@@ -380,6 +383,46 @@ internal static unsafe class WindowArgmax
                 *(ulong*)(output + ox) = bytes.AsUInt64().GetElement(0);
             }
             return ow;
+        }
+
+        /// <summary>
+        /// A row of at most sixteen windows at once (LeNet's first pool: fourteen), the lanes past its end read from
+        /// the rows after it and written over theirs, which are written again, rightly, when their turn comes.
+        /// </summary>
+        long SixteenAtATime(float* upper, float* lower, byte* output, float* maxima, long ow)
+        {
+            var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            var odd = even + Vector512<int>.One;
+            Vector512<float> upperLeft = Vector512.Load(upper), upperRight = Vector512.Load(upper + 16);
+            Vector512<float> lowerLeft = Vector512.Load(lower), lowerRight = Vector512.Load(lower + 16);
+            var topLeft = Avx512F.PermuteVar16x32x2(upperLeft, even, upperRight);
+            var topRight = Avx512F.PermuteVar16x32x2(upperLeft, odd, upperRight);
+            var bottomLeft = Avx512F.PermuteVar16x32x2(lowerLeft, even, lowerRight);
+            var bottomRight = Avx512F.PermuteVar16x32x2(lowerLeft, odd, lowerRight);
+            if (relu)
+            {
+                (topLeft, topRight) = (Rectified(topLeft), Rectified(topRight));
+                (bottomLeft, bottomRight) = (Rectified(bottomLeft), Rectified(bottomRight));
+            }
+            var max = Vector512.Create(float.NegativeInfinity);
+            var place = Vector512<int>.Zero;
+            Take(topLeft, 0, ref max, ref place);
+            Take(topRight, 1, ref max, ref place);
+            Take(bottomLeft, 2, ref max, ref place);
+            Take(bottomRight, 3, ref max, ref place);
+            max.Store(maxima);
+            Avx512F.ConvertToVector128Byte(place).Store(output);
+            return ow;
+        }
+
+        static Vector512<float> Rectified(Vector512<float> value) =>
+            Vector512.ConditionalSelect(Vector512.LessThan(value, Vector512<float>.Zero), Vector512<float>.Zero, value);
+
+        static void Take(Vector512<float> value, int offset, ref Vector512<float> max, ref Vector512<int> best)
+        {
+            var wins = Vector512.GreaterThan(value, max) | ~Vector512.Equals(value, value);
+            max = Vector512.ConditionalSelect(wins, value, max);
+            best = Vector512.ConditionalSelect(wins.AsInt32(), Vector512.Create(offset), best);
         }
 
         public static void Take(Vector256<float> value, int offset, ref Vector256<float> max, ref Vector256<int> best)
