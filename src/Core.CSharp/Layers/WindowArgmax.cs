@@ -49,21 +49,25 @@ internal static unsafe class WindowArgmax
     // Input elements per thread of libtorch's team (fewer: the calling thread alone).
     const long ElementsPerThread = 1 << 15;
 
-    [UnmanagedCallersOnly]
-    static void RunPass(void* data)
+    /// <summary>A pass that libtorch's team shares out: <see cref="Count"/> items (planes, or rows of windows), each member a run of them.</summary>
+    interface ISharedPass
     {
-        var pass = (Pass*)data;
+        long Count { get; }
+        void Run(long first, long end);
+    }
+
+    /// <summary>This team member's share of <paramref name="pass"/>.</summary>
+    static void RunShare<T>(T* pass) where T : unmanaged, ISharedPass
+    {
         var (first, end, _) = OpenMpTeam.Share(pass->Count);
         pass->Run(first, end);
     }
 
-    [UnmanagedCallersOnly]
-    static void RunGradientPass(void* data)
-    {
-        var pass = (GradientPass*)data;
-        var (first, end, _) = OpenMpTeam.Share(pass->Count);
-        pass->Run(first, end);
-    }
+    // GOMP_parallel's entry points, one per pass (a function it calls cannot be generic).
+    [UnmanagedCallersOnly] static void RunPass(void* data) => RunShare((Pass*)data);
+    [UnmanagedCallersOnly] static void RunGradientPass(void* data) => RunShare((GradientPass*)data);
+    [UnmanagedCallersOnly] static void RunChannelsLastPass(void* data) => RunShare((ChannelsLastPass*)data);
+    [UnmanagedCallersOnly] static void RunChannelsLastGradientPass(void* data) => RunShare((ChannelsLastGradientPass*)data);
 
     /// <summary>
     /// The gradient of the planes [P, H, W] from the gradient of their window maxima [P, OH, OW] (contiguous): each
@@ -125,26 +129,10 @@ internal static unsafe class WindowArgmax
         return gradient;
     }
 
-    [UnmanagedCallersOnly]
-    static void RunChannelsLastPass(void* data)
-    {
-        var pass = (ChannelsLastPass*)data;
-        var (first, end, _) = OpenMpTeam.Share(pass->Rows);
-        pass->Run(first, end);
-    }
-
-    [UnmanagedCallersOnly]
-    static void RunChannelsLastGradientPass(void* data)
-    {
-        var pass = (ChannelsLastGradientPass*)data;
-        var (first, end, _) = OpenMpTeam.Share(pass->Rows);
-        pass->Run(first, end);
-    }
-
     /// <summary>The maxima of channels-last windows, a row of windows (an image's output row) at a time.</summary>
-    readonly struct ChannelsLastPass(float* x, float* values, byte* places, long images, long h, long w, long c, bool relu)
+    readonly struct ChannelsLastPass(float* x, float* values, byte* places, long images, long h, long w, long c, bool relu) : ISharedPass
     {
-        public readonly long Rows = images * (h / 2);
+        public long Count { get; } = images * (h / 2);
 
         /// <summary>Finds the maxima of the output rows [first, end), each row an image's and an output y's.</summary>
         public void Run(long first, long end)
@@ -189,9 +177,9 @@ internal static unsafe class WindowArgmax
     }
 
     /// <summary>The gradient of channels-last windows, a row of windows (and the input rows under it) at a time.</summary>
-    readonly struct ChannelsLastGradientPass(float* from, byte* places, float* into, long images, long h, long w, long c, float* maxima)
+    readonly struct ChannelsLastGradientPass(float* from, byte* places, float* into, long images, long h, long w, long c, float* maxima) : ISharedPass
     {
-        public readonly long Rows = images * (h / 2);
+        public long Count { get; } = images * (h / 2);
 
         /// <summary>Writes the input rows under the output rows [first, end) (and an odd last row, with its image's last window row).</summary>
         public void Run(long first, long end)
@@ -232,9 +220,9 @@ internal static unsafe class WindowArgmax
         }
     }
 
-    readonly struct GradientPass(float* from, byte* places, float* into, long count, long h, long w, float* maxima)
+    readonly struct GradientPass(float* from, byte* places, float* into, long count, long h, long w, float* maxima) : ISharedPass
     {
-        public readonly long Count = count;
+        public long Count { get; } = count;
 
         /// <summary>Writes the gradient of the planes [firstPlane, endPlane).</summary>
         public void Run(long firstPlane, long endPlane)
@@ -302,9 +290,9 @@ internal static unsafe class WindowArgmax
         }
     }
 
-    readonly struct Pass(float* x, float* values, byte* places, long count, long h, long w, bool relu)
+    readonly struct Pass(float* x, float* values, byte* places, long count, long h, long w, bool relu) : ISharedPass
     {
-        public readonly long Count = count;
+        public long Count { get; } = count;
 
         /// <summary>Finds the window maxima of the planes [firstPlane, endPlane).</summary>
         public void Run(long firstPlane, long endPlane)
