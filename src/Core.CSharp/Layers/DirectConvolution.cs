@@ -25,8 +25,10 @@ namespace NeuralVision.Layers;
 internal static unsafe class DirectConvolution
 {
     const int Lanes = 16;
-    // Output channels computed together: each tap's sixteen inputs are loaded once for all of them.
-    const int ChannelsPerPass = 8;
+    // Output channels computed together: each tap's sixteen inputs are loaded once for all of them. Eight, or six where
+    // the channels come in sixes (LeNet's first convolution: with eight, a quarter of the multiply-adds were for channels
+    // that do not exist).
+    static int ChannelsPerPass(long channels) => channels % 8 != 0 && channels % 6 == 0 ? 6 : 8;
     // The weights' gradient keeps 5 taps × 4 channels of sums in registers: kernels up to 5×5.
     const int KernelLimit = 5;
     const int InputChannelLimit = 4;
@@ -72,15 +74,16 @@ internal static unsafe class DirectConvolution
         bool margins = padding > 0 || right > 0;
         var padded = margins ? empty(n, c, h + 2 * padding, w + padding + right) : plain;
         long hp = padded.size(2), wp = padded.size(3), oh = hp - k + 1, ow = w + 2 * padding - k + 1;
-        // Weights regrouped [O/8, C, K, K, 8] (zeros past the last channel), so each tap's eight are adjacent: a few
+        // Weights regrouped [O/G, C, K, K, G] (G channels a pass, zeros past the last), so each tap's G are adjacent: a few
         // hundred floats, copied here rather than by a handful of libtorch operations (each a call and a tensor).
-        long passes = (o + ChannelsPerPass - 1) / ChannelsPerPass, taps = c * k * k;
-        var grouped = new float[passes * ChannelsPerPass * taps];
-        var biases = new float[passes * ChannelsPerPass];
+        int group = ChannelsPerPass(o);
+        long passes = (o + group - 1) / group, taps = c * k * k;
+        var grouped = new float[passes * group * taps];
+        var biases = new float[passes * group];
         var weights = (float*)TensorAddress.Of(weight.contiguous());
         for (long channel = 0; channel < o; channel++)
             for (long tap = 0; tap < taps; tap++)
-                grouped[((channel / ChannelsPerPass) * taps + tap) * ChannelsPerPass + channel % ChannelsPerPass] = weights[channel * taps + tap];
+                grouped[((channel / group) * taps + tap) * group + channel % group] = weights[channel * taps + tap];
         if (bias is not null)
         {
             var values = (float*)TensorAddress.Of(bias.contiguous());
@@ -112,12 +115,23 @@ internal static unsafe class DirectConvolution
     {
         var job = (ForwardJob*)data;
         var (first, end, _) = OpenMpTeam.Share(job->Images);
-        job->Pass.Run(job->Starts, job->StartCount, first, end);
+        if (job->Pass.Group == 6) job->Pass.Run<Six>(job->Starts, job->StartCount, first, end);
+        else job->Pass.Run<Eight>(job->Starts, job->StartCount, first, end);
     }
+
+    /// <summary>A number of output channels computed together, known to the JIT: each size is compiled as its own loop, without the sums past it.</summary>
+    interface IChannelGroup { static abstract int Size { get; } }
+    readonly struct Eight : IChannelGroup { public static int Size => 8; }
+    readonly struct Six : IChannelGroup { public static int Size => 6; }
+    readonly struct Four : IChannelGroup { public static int Size => 4; }
+    readonly struct Three : IChannelGroup { public static int Size => 3; }
 
     readonly struct ForwardPass(float* x, float* w, float* b, float* y, long c, long o, long k, long hp, long wp, long oh, long ow, bool relu,
         float* source, long h, long width, long margin)
     {
+        /// <summary>The output channels computed together (<see cref="ChannelsPerPass"/>).</summary>
+        public int Group => ChannelsPerPass(o);
+
         /// <summary>The image's planes from <c>source</c> into <c>x</c>, with zeros around them (when there is a source to pad).</summary>
         void Pad(long image)
         {
@@ -140,27 +154,29 @@ internal static unsafe class DirectConvolution
             }
         }
 
-        public void Run(long* starts, int startCount, long firstImage, long endImage)
+        public void Run<TGroup>(long* starts, int startCount, long firstImage, long endImage) where TGroup : struct, IChannelGroup
         {
-            long passes = (o + ChannelsPerPass - 1) / ChannelsPerPass;
+            int group = TGroup.Size;
+            long passes = (o + group - 1) / group;
             var rectify = relu; // a local: the store below may not read the struct's own fields
             for (long image = firstImage; image < endImage; image++)
             {
                 Pad(image);
                 for (long p = 0; p < passes; p++)
                 {
-                    var weights = w + p * c * k * k * ChannelsPerPass;
-                    var outputs = y + (image * o + p * ChannelsPerPass) * oh * ow;
-                    long valid = Math.Min(ChannelsPerPass, o - p * ChannelsPerPass);
+                    var weights = w + p * c * k * k * group;
+                    var outputs = y + (image * o + p * group) * oh * ow;
+                    long valid = Math.Min(group, o - p * group);
+                    var bias = b + p * group;
                     for (long row = 0; row < oh; row++)
                         for (int s = 0; s < startCount; s += 2)
                         {
                             // Two runs of sixteen at once (the same run twice when the count is odd).
                             long xa = starts[s], xb = starts[Math.Min(s + 1, startCount - 1)];
-                            var a0 = Vector512.Create(b[p * 8]); var a1 = Vector512.Create(b[p * 8 + 1]);
-                            var a2 = Vector512.Create(b[p * 8 + 2]); var a3 = Vector512.Create(b[p * 8 + 3]);
-                            var a4 = Vector512.Create(b[p * 8 + 4]); var a5 = Vector512.Create(b[p * 8 + 5]);
-                            var a6 = Vector512.Create(b[p * 8 + 6]); var a7 = Vector512.Create(b[p * 8 + 7]);
+                            var a0 = Vector512.Create(bias[0]); var a1 = Vector512.Create(bias[1]);
+                            var a2 = Vector512.Create(bias[2]); var a3 = Vector512.Create(bias[3]);
+                            var a4 = Vector512.Create(bias[4]); var a5 = Vector512.Create(bias[5]);
+                            var a6 = group > 6 ? Vector512.Create(bias[6]) : default; var a7 = group > 6 ? Vector512.Create(bias[7]) : default;
                             var b0 = a0; var b1 = a1; var b2 = a2; var b3 = a3;
                             var b4 = a4; var b5 = a5; var b6 = a6; var b7 = a7;
                             var tap = weights;
@@ -168,7 +184,7 @@ internal static unsafe class DirectConvolution
                                 for (long ky = 0; ky < k; ky++)
                                 {
                                     var line = x + ((image * c + ci) * hp + row + ky) * wp;
-                                    for (long kx = 0; kx < k; kx++, tap += 8)
+                                    for (long kx = 0; kx < k; kx++, tap += group)
                                     {
                                         var va = Vector512.Load(line + xa + kx);
                                         var vb = Vector512.Load(line + xb + kx);
@@ -179,17 +195,21 @@ internal static unsafe class DirectConvolution
                                         a2 = Avx512F.FusedMultiplyAdd(va, w2, a2); b2 = Avx512F.FusedMultiplyAdd(vb, w2, b2);
                                         a3 = Avx512F.FusedMultiplyAdd(va, w3, a3); b3 = Avx512F.FusedMultiplyAdd(vb, w3, b3);
                                         var w4 = Vector512.Create(tap[4]); var w5 = Vector512.Create(tap[5]);
-                                        var w6 = Vector512.Create(tap[6]); var w7 = Vector512.Create(tap[7]);
                                         a4 = Avx512F.FusedMultiplyAdd(va, w4, a4); b4 = Avx512F.FusedMultiplyAdd(vb, w4, b4);
                                         a5 = Avx512F.FusedMultiplyAdd(va, w5, a5); b5 = Avx512F.FusedMultiplyAdd(vb, w5, b5);
-                                        a6 = Avx512F.FusedMultiplyAdd(va, w6, a6); b6 = Avx512F.FusedMultiplyAdd(vb, w6, b6);
-                                        a7 = Avx512F.FusedMultiplyAdd(va, w7, a7); b7 = Avx512F.FusedMultiplyAdd(vb, w7, b7);
+                                        if (group > 6)
+                                        {
+                                            var w6 = Vector512.Create(tap[6]); var w7 = Vector512.Create(tap[7]);
+                                            a6 = Avx512F.FusedMultiplyAdd(va, w6, a6); b6 = Avx512F.FusedMultiplyAdd(vb, w6, b6);
+                                            a7 = Avx512F.FusedMultiplyAdd(va, w7, a7); b7 = Avx512F.FusedMultiplyAdd(vb, w7, b7);
+                                        }
                                     }
                                 }
                             var at = outputs + row * ow;
                             long plane = oh * ow;
                             Store(a0, b0, 0); Store(a1, b1, 1); Store(a2, b2, 2); Store(a3, b3, 3);
-                            Store(a4, b4, 4); Store(a5, b5, 5); Store(a6, b6, 6); Store(a7, b7, 7);
+                            Store(a4, b4, 4); Store(a5, b5, 5);
+                            if (group > 6) { Store(a6, b6, 6); Store(a7, b7, 7); }
                             // Inlined: a call here would make the JIT keep the sums on the stack through the loop.
                             [MethodImpl(MethodImplOptions.AggressiveInlining)]
                             void Store(Vector512<float> first, Vector512<float> second, long channel)
@@ -283,7 +303,9 @@ internal static unsafe class DirectConvolution
         var job = (WeightJob*)data;
         var (first, end, index) = OpenMpTeam.Share(job->Images);
         var sums = job->Sums + index * job->SumsPerThread;
-        job->Pass.Run(job->Starts, job->Masks, job->StartCount, first, end, sums);
+        // Four output channels at a time, or three where they come in threes (LeNet's six: with fours, a quarter of the work was for channels that do not exist).
+        if (job->Pass.Channels % 4 != 0 && job->Pass.Channels % 3 == 0) job->Pass.Run<Three>(job->Starts, job->Masks, job->StartCount, first, end, sums);
+        else job->Pass.Run<Four>(job->Starts, job->Masks, job->StartCount, first, end, sums);
         job->Pass.BiasSums(first, end, sums + job->SumsPerThread - job->Pass.Channels * Lanes);
     }
 
@@ -308,18 +330,20 @@ internal static unsafe class DirectConvolution
                 }
         }
 
-        // Four output channels at a time: each input vector loaded once serves all four (20 sums in registers). The taps
-        // are written out one by one: the JIT keeps named vector locals in registers, not the elements of an array.
+        // Four (or three) output channels at a time: each input vector loaded once serves all of them (20 sums in
+        // registers). The taps are written out one by one: the JIT keeps named vector locals in registers, not the
+        // elements of an array.
         /// <summary>Adds the images [first, end) into <paramref name="sums"/>, one register of sums per weight.</summary>
-        public void Run(long* starts, float* masks, int startCount, long firstImage, long endImage, float* sums)
+        public void Run<TGroup>(long* starts, float* masks, int startCount, long firstImage, long endImage, float* sums) where TGroup : struct, IChannelGroup
         {
+            int group = TGroup.Size;
             long plane = oh * ow;
             for (long image = firstImage; image < endImage; image++)
-                for (long co = 0; co < o; co += 4)
+                for (long co = 0; co < o; co += group)
                 {
-                    long valid = Math.Min(4, o - co);
+                    long valid = Math.Min(group, o - co);
                     var first = g + (image * o + co) * plane;
-                    // Channels past the last of a group of four read the first one's plane; their sums are dropped.
+                    // Channels past the last of a group read the first one's plane; their sums are dropped.
                     float* g0 = first, g1 = valid > 1 ? first + plane : first, g2 = valid > 2 ? first + 2 * plane : first, g3 = valid > 3 ? first + 3 * plane : first;
                     for (long ci = 0; ci < c; ci++)
                         for (long ky = 0; ky < k; ky++)
@@ -338,30 +362,30 @@ internal static unsafe class DirectConvolution
                                     var d0 = Vector512.BitwiseAnd(Vector512.Load(g0 + offset), mask);
                                     var d1 = Vector512.BitwiseAnd(Vector512.Load(g1 + offset), mask);
                                     var d2 = Vector512.BitwiseAnd(Vector512.Load(g2 + offset), mask);
-                                    var d3 = Vector512.BitwiseAnd(Vector512.Load(g3 + offset), mask);
+                                    var d3 = group > 3 ? Vector512.BitwiseAnd(Vector512.Load(g3 + offset), mask) : default;
                                     var input = line + at;
                                     var v = Vector512.Load(input);
                                     s00 = Avx512F.FusedMultiplyAdd(d0, v, s00); s10 = Avx512F.FusedMultiplyAdd(d1, v, s10);
-                                    s20 = Avx512F.FusedMultiplyAdd(d2, v, s20); s30 = Avx512F.FusedMultiplyAdd(d3, v, s30);
+                                    s20 = Avx512F.FusedMultiplyAdd(d2, v, s20); if (group > 3) s30 = Avx512F.FusedMultiplyAdd(d3, v, s30);
                                     {
                                         v = Vector512.Load(input + 1);
                                         s01 = Avx512F.FusedMultiplyAdd(d0, v, s01); s11 = Avx512F.FusedMultiplyAdd(d1, v, s11);
-                                        s21 = Avx512F.FusedMultiplyAdd(d2, v, s21); s31 = Avx512F.FusedMultiplyAdd(d3, v, s31);
+                                        s21 = Avx512F.FusedMultiplyAdd(d2, v, s21); if (group > 3) s31 = Avx512F.FusedMultiplyAdd(d3, v, s31);
                                     }
                                     {
                                         v = Vector512.Load(input + 2);
                                         s02 = Avx512F.FusedMultiplyAdd(d0, v, s02); s12 = Avx512F.FusedMultiplyAdd(d1, v, s12);
-                                        s22 = Avx512F.FusedMultiplyAdd(d2, v, s22); s32 = Avx512F.FusedMultiplyAdd(d3, v, s32);
+                                        s22 = Avx512F.FusedMultiplyAdd(d2, v, s22); if (group > 3) s32 = Avx512F.FusedMultiplyAdd(d3, v, s32);
                                     }
                                     {
                                         v = Vector512.Load(input + 3);
                                         s03 = Avx512F.FusedMultiplyAdd(d0, v, s03); s13 = Avx512F.FusedMultiplyAdd(d1, v, s13);
-                                        s23 = Avx512F.FusedMultiplyAdd(d2, v, s23); s33 = Avx512F.FusedMultiplyAdd(d3, v, s33);
+                                        s23 = Avx512F.FusedMultiplyAdd(d2, v, s23); if (group > 3) s33 = Avx512F.FusedMultiplyAdd(d3, v, s33);
                                     }
                                     {
                                         v = Vector512.Load(input + 4);
                                         s04 = Avx512F.FusedMultiplyAdd(d0, v, s04); s14 = Avx512F.FusedMultiplyAdd(d1, v, s14);
-                                        s24 = Avx512F.FusedMultiplyAdd(d2, v, s24); s34 = Avx512F.FusedMultiplyAdd(d3, v, s34);
+                                        s24 = Avx512F.FusedMultiplyAdd(d2, v, s24); if (group > 3) s34 = Avx512F.FusedMultiplyAdd(d3, v, s34);
                                     }
                                 }
                             }
@@ -370,7 +394,7 @@ internal static unsafe class DirectConvolution
                             Add(to, s00, s01, s02, s03, s04);
                             if (valid > 1) Add(to + step, s10, s11, s12, s13, s14);
                             if (valid > 2) Add(to + 2 * step, s20, s21, s22, s23, s24);
-                            if (valid > 3) Add(to + 3 * step, s30, s31, s32, s33, s34);
+                            if (group > 3 && valid > 3) Add(to + 3 * step, s30, s31, s32, s33, s34);
 
                             // Inlined: a call here would make the JIT keep the sums on the stack through the loop.
                             [MethodImpl(MethodImplOptions.AggressiveInlining)]
