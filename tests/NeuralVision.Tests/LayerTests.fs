@@ -482,6 +482,45 @@ let maxPoolTests =
                 && gradient.signbit().eq(theirs.grad.signbit()).all().item<bool>())
     ]
 
+/// LeNet's first convolution, its ReLU and its pool in the written-out training step: the pool's windows found as the
+/// convolution's sums leave the registers (DirectConvolution.ForwardPooled), for six channels at a time, two runs of
+/// sixteen a row or one. Maxima and places must be those of the convolution with its ReLU and then the pool, to the bit:
+/// small whole numbers in input and weights, so that ties are common, with NaN, −inf and −0 among the inputs.
+let pooledConvolutionTests =
+    testList "a direct convolution pooled as it is computed" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 100 } "gives the maxima and places of the convolution, its ReLU and the 2x2 pool, bit for bit" <|
+            Prop.forAll (Arb.fromGen (gen {
+                let! n = Gen.choose (1, 5)
+                let! c = Gen.choose (1, 4)
+                let! o = Gen.elements [ 6; 12; 18 ]
+                let! k = Gen.choose (1, 5)
+                let! halfHeight = Gen.choose (1, 8)
+                let! halfWidth = Gen.choose (8, 16)
+                // Padding that leaves the input at least one row high.
+                let! padding = Gen.choose (0, min (k - 1) ((2 * halfHeight + k - 2) / 2))
+                let! bias = Gen.elements [ true; false ]
+                let! seed = Gen.choose (0, 10000)
+                return n, c, o, k, padding, 2 * halfHeight + k - 1 - 2 * padding, 2 * halfWidth + k - 1 - 2 * padding, bias, seed })) (fun (n, c, o, k, padding, h, w, bias, seed) ->
+                use scope = torch.NewDisposeScope()
+                let direct = typeof<Conv2d>.Assembly.GetType("NeuralVision.Layers.DirectConvolution")
+                let pool = typeof<Conv2d>.Assembly.GetType("NeuralVision.Layers.WindowMaxPool")
+                let generator = new torch.Generator(uint64 seed)
+                let x = windowValues [| int64 n; int64 c; int64 h; int64 w |] generator
+                let weight = torch.randint(-2L, 3L, [| int64 o; int64 c; int64 k; int64 k |], generator = generator).to_type(torch.float32)
+                let b = if bias then torch.randint(-2L, 3L, [| int64 o |], generator = generator).to_type(torch.float32) else null
+                let handles = (direct.GetMethod("HandlesPooled").Invoke(null, [| box x; box weight; box (int64 padding) |]) :?> bool)
+                let struct (values: torch.Tensor, places: torch.Tensor, _: torch.Tensor) =
+                    direct.GetMethod("ForwardPooled").Invoke(null, [| box x; box weight; box b; box (int64 padding) |]) :?> struct (torch.Tensor * torch.Tensor * torch.Tensor)
+                let struct (output: torch.Tensor, _: torch.Tensor) =
+                    direct.GetMethod("Forward").Invoke(null, [| box x; box weight; box b; box (int64 padding); box true |]) :?> struct (torch.Tensor * torch.Tensor)
+                let struct (maxima: torch.Tensor, indices: torch.Tensor) =
+                    pool.GetMethod("Pooled").Invoke(null, [| box output; box true |]) :?> struct (torch.Tensor * torch.Tensor)
+                let same (a: torch.Tensor) (b: torch.Tensor) =
+                    a.shape = b.shape && (a.eq(b).logical_or(a.isnan().logical_and(b.isnan()))).all().item<bool>()
+                handles && same values maxima && values.signbit().eq(maxima.signbit()).all().item<bool>()
+                && places.shape = indices.shape && places.equal(indices).all().item<bool>())
+    ]
+
 /// The largest difference between two outputs, relative to the largest value of the first.
 let private relativeDifference (reference: torch.Tensor) (other: torch.Tensor) =
     float ((reference - other).abs().max().item<float32>() / reference.abs().max().item<float32>())
@@ -704,4 +743,4 @@ let treeTests =
         }
     ]
 
-let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; directConvolutionTests; oneDnnConvolutionTests; convolutionReluTests; reluMaxPoolTests; maxPoolTests; inferenceTests; propertyTests; treeTests ]
+let tests = testList "layers" [ valueTests; summaryTests; errorTests; convArithmeticTests; directConvolutionTests; oneDnnConvolutionTests; convolutionReluTests; reluMaxPoolTests; maxPoolTests; pooledConvolutionTests; inferenceTests; propertyTests; treeTests ]

@@ -217,9 +217,13 @@ let manualBackwardTests =
             Expect.equal timedWeights plainWeights "timed or not, the same weights to the bit"
             Expect.equal timer.Steps 5 "every step timed"
             let stages = List.ofSeq timer.Stages
+            // With AVX-512, the first convolution pools as it convolves (DirectConvolution.ForwardPooled): one stage of three layers.
+            let firstBlock =
+                if Runtime.Intrinsics.X86.Avx512BW.VL.IsSupported then [ 0, 2, "Conv2d + ReLU + MaxPool2d" ]
+                else [ 0, 1, "Conv2d + ReLU"; 2, 2, "MaxPool2d" ]
             Expect.equal [ for s in stages -> s.FirstLayer, s.LastLayer, s.Kind ]
-                [ 0, 1, "Conv2d + ReLU"; 2, 2, "MaxPool2d"; 3, 4, "Conv2d + ReLU"; 5, 5, "MaxPool2d"; 6, 6, "Flatten"
-                  7, 8, "Linear + ReLU"; 9, 10, "Linear + ReLU"; 11, 11, "Linear" ] "the stages, in the pipeline's order"
+                (firstBlock @ [ 3, 4, "Conv2d + ReLU"; 5, 5, "MaxPool2d"; 6, 6, "Flatten"
+                                7, 8, "Linear + ReLU"; 9, 10, "Linear + ReLU"; 11, 11, "Linear" ]) "the stages, in the pipeline's order"
             for s in stages do
                 Expect.isGreaterThan s.Forward TimeSpan.Zero $"{s.Kind} at {s.FirstLayer}: forward timed"
                 Expect.isGreaterThan s.Backward TimeSpan.Zero $"{s.Kind} at {s.FirstLayer}: backward timed"

@@ -56,6 +56,8 @@ internal sealed class Conv2dModule : nn.Module<Tensor, Tensor>
     internal (Tensor Weight, Tensor? Bias) Parameters => (get_parameter("weight")!, get_parameter("bias"));
     /// <summary>Whether DirectConvolution computes this layer on <paramref name="input"/>.</summary>
     internal bool Direct(Tensor input, Tensor weight) => DirectConvolution.Handles(input, weight, stride, padding, dilation, groups);
+    /// <summary>Whether DirectConvolution may pool this layer's output as it computes it (<see cref="DirectConvolution.MayPool"/>), on an input it takes.</summary>
+    internal bool MayPoolDirectly => stride == 1 && dilation == 1 && groups == 1 && DirectConvolution.MayPool(Parameters.Weight);
 
     // NV_CONVOLUTION=libtorch (read when the layer is made) keeps libtorch's conv2d where DirectConvolution does not apply.
     readonly bool oneDnn;

@@ -62,6 +62,41 @@ internal static unsafe class DirectConvolution
     /// </summary>
     public static (Tensor Output, Tensor Padded) Forward(Tensor input, Tensor weight, Tensor? bias, long padding, bool relu = false)
     {
+        var (output, _, padded) = Convolve(input, weight, bias, padding, relu, pooled: false);
+        return (output, padded);
+    }
+
+    /// <summary>Whether <see cref="HandlesPooled"/> may take a stride-1 convolution with this [O, C, K, K] weight (on inputs of the right size).</summary>
+    public static bool MayPool(Tensor weight) =>
+        Avx512BW.VL.IsSupported && weight.dim() == 4 && weight.size(0) % 6 == 0 && weight.size(1) <= InputChannelLimit
+        && weight.size(2) == weight.size(3) && weight.size(2) <= KernelLimit;
+
+    /// <summary>
+    /// Whether <see cref="ForwardPooled"/> takes this convolution: one <see cref="Handles"/> takes whose output channels
+    /// come in sixes, with an even output of at most 32 columns (a row's windows in one vector), on a processor with
+    /// AVX-512 BW (for the pass's masked stores).
+    /// </summary>
+    public static bool HandlesPooled(Tensor input, Tensor weight, long padding)
+    {
+        if (!MayPool(weight) || !Handles(input, weight, 1, padding, 1, 1)) return false;
+        long k = weight.size(2), oh = input.size(2) + 2 * padding - k + 1, ow = input.size(3) + 2 * padding - k + 1;
+        return oh % 2 == 0 && ow % 2 == 0 && ow <= 2 * Lanes;
+    }
+
+    /// <summary>
+    /// max_pool2d(relu(conv2d(input, weight, bias, padding)), 2) for the convolutions <see cref="HandlesPooled"/>
+    /// takes, each window found as its sums leave the registers (the convolution's output is never stored): the maxima
+    /// [N, O, OH/2, OW/2] and their places as <see cref="WindowArgmax.Of"/> gives them ([N·O, OH/2·OW/2] bytes), to the
+    /// bit what <see cref="Forward"/> with its ReLU and then <see cref="WindowMaxPool"/> give. Also the padded input.
+    /// </summary>
+    public static (Tensor Values, Tensor Places, Tensor Padded) ForwardPooled(Tensor input, Tensor weight, Tensor? bias, long padding)
+    {
+        var (values, places, padded) = Convolve(input, weight, bias, padding, relu: true, pooled: true);
+        return (values, places!, padded);
+    }
+
+    static (Tensor Output, Tensor? Places, Tensor Padded) Convolve(Tensor input, Tensor weight, Tensor? bias, long padding, bool relu, bool pooled)
+    {
         long n = input.size(0), c = input.size(1), o = weight.size(0), k = weight.size(2);
         using var scope = NewDisposeScope();
         long h = input.size(2), w = input.size(3);
@@ -76,7 +111,7 @@ internal static unsafe class DirectConvolution
         long hp = padded.size(2), wp = padded.size(3), oh = hp - k + 1, ow = w + 2 * padding - k + 1;
         // Weights regrouped [O/G, C, K, K, G] (G channels a pass, zeros past the last), so each tap's G are adjacent: a few
         // hundred floats, copied here rather than by a handful of libtorch operations (each a call and a tensor).
-        int group = ChannelsPerPass(o);
+        int group = pooled ? 6 : ChannelsPerPass(o);
         long passes = (o + group - 1) / group, taps = c * k * k;
         var grouped = new float[passes * group * taps];
         var biases = new float[passes * group];
@@ -89,17 +124,19 @@ internal static unsafe class DirectConvolution
             var values = (float*)TensorAddress.Of(bias.contiguous());
             for (long channel = 0; channel < o; channel++) biases[channel] = values[channel];
         }
-        var output = empty(n, o, oh, ow);
+        var output = pooled ? empty(n, o, oh / 2, ow / 2) : empty(n, o, oh, ow);
+        var places = pooled ? empty([n * o, oh / 2 * (ow / 2)], dtype: ScalarType.Byte) : null;
         var starts = RowStarts(ow);
         fixed (long* at = starts)
         fixed (float* groupedAt = grouped, biasesAt = biases)
         {
             var job = new ForwardJob(new ForwardPass((float*)TensorAddress.Of(padded), groupedAt,
                 biasesAt, (float*)TensorAddress.Of(output), c, o, k, hp, wp, oh, ow, relu,
-                margins ? (float*)TensorAddress.Of(plain) : null, h, w, padding), at, starts.Length, n);
+                margins ? (float*)TensorAddress.Of(plain) : null, h, w, padding,
+                places is null ? null : (byte*)TensorAddress.Of(places)), at, starts.Length, n);
             OpenMpTeam.Run(&RunForward, &job, get_num_threads());
         }
-        return (output.MoveToOuterDisposeScope(), padded.MoveToOuterDisposeScope());
+        return (output.MoveToOuterDisposeScope(), places?.MoveToOuterDisposeScope(), padded.MoveToOuterDisposeScope());
     }
 
     readonly struct ForwardJob(ForwardPass pass, long* starts, int startCount, long images)
@@ -115,7 +152,8 @@ internal static unsafe class DirectConvolution
     {
         var job = (ForwardJob*)data;
         var (first, end, _) = OpenMpTeam.Share(job->Images);
-        if (job->Pass.Group == 6) job->Pass.Run<Six>(job->Starts, job->StartCount, first, end);
+        if (job->Pass.Pools) job->Pass.RunPooled(job->Starts[0], job->Starts[job->StartCount - 1], first, end);
+        else if (job->Pass.Group == 6) job->Pass.Run<Six>(job->Starts, job->StartCount, first, end);
         else job->Pass.Run<Eight>(job->Starts, job->StartCount, first, end);
     }
 
@@ -127,10 +165,13 @@ internal static unsafe class DirectConvolution
     readonly struct Three : IChannelGroup { public static int Size => 3; }
 
     readonly struct ForwardPass(float* x, float* w, float* b, float* y, long c, long o, long k, long hp, long wp, long oh, long ow, bool relu,
-        float* source, long h, long width, long margin)
+        float* source, long h, long width, long margin, byte* places)
     {
         /// <summary>The output channels computed together (<see cref="ChannelsPerPass"/>).</summary>
         public int Group => ChannelsPerPass(o);
+
+        /// <summary>Whether the output is pooled as it is computed (<see cref="RunPooled"/>): then <c>y</c> takes the maxima.</summary>
+        public bool Pools => places is not null;
 
         /// <summary>The image's planes from <c>source</c> into <c>x</c>, with zeros around them (when there is a source to pad).</summary>
         void Pad(long image)
@@ -151,6 +192,93 @@ internal static unsafe class DirectConvolution
                 }
                 long written = (margin + h) * wp;
                 new Span<float>(to + written, (int)(hp * wp - written)).Clear();
+            }
+        }
+
+        /// <summary>
+        /// The images [first, end) convolved six channels and two rows at a time (24 sums in registers), each pair of
+        /// rows ReLU'd and 2×2 max-pooled as it leaves the registers (<see cref="WindowArgmax.Sixteen"/>): maxima into
+        /// <c>y</c> and places into <c>places</c>. <paramref name="xa"/> and <paramref name="xb"/> are a row's two runs
+        /// of sixteen (the same run twice for a row of sixteen). Each sum adds its taps in <see cref="Run{TGroup}"/>'s order.
+        /// </summary>
+        public void RunPooled(long xa, long xb, long firstImage, long endImage)
+        {
+            const int group = 6;
+            long passes = o / group, ph = oh / 2, pw = ow / 2;
+            // Window i's left column: 2i of the first run while it lies there, else the same column of the second (16 on).
+            // Kept in memory and read after each row's sums: the 24 sums, 4 inputs and a weight leave no register free.
+            var left = stackalloc int[Lanes];
+            for (int i = 0; i < Lanes; i++)
+            {
+                long column = 2 * Math.Min(i, pw - 1);
+                left[i] = (int)(column + 1 < Lanes ? column : Lanes + xa + column - xb);
+            }
+            float* maxima = y; byte* placed = places; // locals: the store below may not read the struct's own fields
+            for (long image = firstImage; image < endImage; image++)
+            {
+                Pad(image);
+                for (long p = 0; p < passes; p++)
+                {
+                    var weights = w + p * c * k * k * group;
+                    var bias = b + p * group;
+                    long firstPlane = image * o + p * group;
+                    for (long py = 0; py < ph; py++)
+                    {
+                        var u0a = Vector512.Create(bias[0]); var u0b = u0a; var l0a = u0a; var l0b = u0a;
+                        var u1a = Vector512.Create(bias[1]); var u1b = u1a; var l1a = u1a; var l1b = u1a;
+                        var u2a = Vector512.Create(bias[2]); var u2b = u2a; var l2a = u2a; var l2b = u2a;
+                        var u3a = Vector512.Create(bias[3]); var u3b = u3a; var l3a = u3a; var l3b = u3a;
+                        var u4a = Vector512.Create(bias[4]); var u4b = u4a; var l4a = u4a; var l4b = u4a;
+                        var u5a = Vector512.Create(bias[5]); var u5b = u5a; var l5a = u5a; var l5b = u5a;
+                        var tap = weights;
+                        for (long ci = 0; ci < c; ci++)
+                            for (long ky = 0; ky < k; ky++)
+                            {
+                                var upper = x + ((image * c + ci) * hp + 2 * py + ky) * wp;
+                                var lower = upper + wp;
+                                for (long kx = 0; kx < k; kx++, tap += group)
+                                {
+                                    var ua = Vector512.Load(upper + xa + kx); var ub = Vector512.Load(upper + xb + kx);
+                                    var la = Vector512.Load(lower + xa + kx); var lb = Vector512.Load(lower + xb + kx);
+                                    var w0 = Vector512.Create(tap[0]);
+                                    u0a = Avx512F.FusedMultiplyAdd(ua, w0, u0a); u0b = Avx512F.FusedMultiplyAdd(ub, w0, u0b);
+                                    l0a = Avx512F.FusedMultiplyAdd(la, w0, l0a); l0b = Avx512F.FusedMultiplyAdd(lb, w0, l0b);
+                                    var w1 = Vector512.Create(tap[1]);
+                                    u1a = Avx512F.FusedMultiplyAdd(ua, w1, u1a); u1b = Avx512F.FusedMultiplyAdd(ub, w1, u1b);
+                                    l1a = Avx512F.FusedMultiplyAdd(la, w1, l1a); l1b = Avx512F.FusedMultiplyAdd(lb, w1, l1b);
+                                    var w2 = Vector512.Create(tap[2]);
+                                    u2a = Avx512F.FusedMultiplyAdd(ua, w2, u2a); u2b = Avx512F.FusedMultiplyAdd(ub, w2, u2b);
+                                    l2a = Avx512F.FusedMultiplyAdd(la, w2, l2a); l2b = Avx512F.FusedMultiplyAdd(lb, w2, l2b);
+                                    var w3 = Vector512.Create(tap[3]);
+                                    u3a = Avx512F.FusedMultiplyAdd(ua, w3, u3a); u3b = Avx512F.FusedMultiplyAdd(ub, w3, u3b);
+                                    l3a = Avx512F.FusedMultiplyAdd(la, w3, l3a); l3b = Avx512F.FusedMultiplyAdd(lb, w3, l3b);
+                                    var w4 = Vector512.Create(tap[4]);
+                                    u4a = Avx512F.FusedMultiplyAdd(ua, w4, u4a); u4b = Avx512F.FusedMultiplyAdd(ub, w4, u4b);
+                                    l4a = Avx512F.FusedMultiplyAdd(la, w4, l4a); l4b = Avx512F.FusedMultiplyAdd(lb, w4, l4b);
+                                    var w5 = Vector512.Create(tap[5]);
+                                    u5a = Avx512F.FusedMultiplyAdd(ua, w5, u5a); u5b = Avx512F.FusedMultiplyAdd(ub, w5, u5b);
+                                    l5a = Avx512F.FusedMultiplyAdd(la, w5, l5a); l5b = Avx512F.FusedMultiplyAdd(lb, w5, l5b);
+                                }
+                            }
+                        Pool(u0a, u0b, l0a, l0b, 0);
+                        Pool(u1a, u1b, l1a, l1b, 1);
+                        Pool(u2a, u2b, l2a, l2b, 2);
+                        Pool(u3a, u3b, l3a, l3b, 3);
+                        Pool(u4a, u4b, l4a, l4b, 4);
+                        Pool(u5a, u5b, l5a, l5b, 5);
+
+                        // Inlined: a call here would make the JIT keep the sums on the stack through the loop.
+                        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+                        void Pool(Vector512<float> upperA, Vector512<float> upperB, Vector512<float> lowerA, Vector512<float> lowerB, long channel)
+                        {
+                            var (max, place) = WindowArgmax.Sixteen(upperA, upperB, lowerA, lowerB, Vector512.Load(left), relu: true);
+                            long at = ((firstPlane + channel) * ph + py) * pw;
+                            // The row's windows only: the lanes past them would land on the next row's, written already.
+                            Avx512F.MaskStore(maxima + at, Vector512.LessThan(Vector512<int>.Indices, Vector512.Create((int)pw)).AsSingle(), max);
+                            Avx512BW.VL.MaskStore(placed + at, Vector128.LessThan(Vector128<byte>.Indices, Vector128.Create((byte)pw)), Avx512F.ConvertToVector128Byte(place));
+                        }
+                    }
+                }
             }
         }
 

@@ -75,6 +75,9 @@ internal sealed class PlanewiseMaxPoolModule(long kernel, long stride, long padd
     /// </summary>
     public Tensor? ForwardAfterRelu(Tensor input) => InTrainingWindows(input) ? WindowMaxPool.Of(input, relu: true) : null;
 
+    /// <summary>Whether this is the 2×2 pool, stride 2, that <see cref="WindowMaxPool"/> computes.</summary>
+    internal bool TwoByTwo => kernel == 2 && stride == 2 && padding == 0 && !ceilMode;
+
     // Training's 2×2 pools (indices wanted: autograd records) on a plain float32 batch: WindowMaxPool's case.
     bool InTrainingWindows(Tensor input) => input.requires_grad && is_grad_enabled() && TakesWindows(input);
 
@@ -83,7 +86,7 @@ internal sealed class PlanewiseMaxPoolModule(long kernel, long stride, long padd
     /// batch; or, with <paramref name="channelsLast"/>, one channels-last as <see cref="WindowMaxPool.TakesChannelsLast"/> takes it).
     /// </summary>
     internal bool TakesWindows(Tensor input, bool channelsLast = false) =>
-        kernel == 2 && stride == 2 && padding == 0 && !ceilMode && input.dim() == 4 && input.device_type == TorchSharp.DeviceType.CPU
+        TwoByTwo && input.dim() == 4 && input.device_type == TorchSharp.DeviceType.CPU
         && input.dtype == ScalarType.Float32 && (input.is_contiguous() || channelsLast && WindowMaxPool.TakesChannelsLast(input));
 
     // Planes transposed at a time: LeNet's 64 × 6 = 384 planes of 28×28 were measured fast, 6,000 slow.

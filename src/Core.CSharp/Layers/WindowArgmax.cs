@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -379,38 +380,10 @@ internal static unsafe class WindowArgmax
         /// </summary>
         long SixteenAtATime(float* upper, float* lower, byte* output, float* maxima, long ow)
         {
-            var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-            var odd = even + Vector512<int>.One;
-            Vector512<float> upperLeft = Vector512.Load(upper), upperRight = Vector512.Load(upper + 16);
-            Vector512<float> lowerLeft = Vector512.Load(lower), lowerRight = Vector512.Load(lower + 16);
-            var topLeft = Avx512F.PermuteVar16x32x2(upperLeft, even, upperRight);
-            var topRight = Avx512F.PermuteVar16x32x2(upperLeft, odd, upperRight);
-            var bottomLeft = Avx512F.PermuteVar16x32x2(lowerLeft, even, lowerRight);
-            var bottomRight = Avx512F.PermuteVar16x32x2(lowerLeft, odd, lowerRight);
-            if (relu)
-            {
-                (topLeft, topRight) = (Rectified(topLeft), Rectified(topRight));
-                (bottomLeft, bottomRight) = (Rectified(bottomLeft), Rectified(bottomRight));
-            }
-            var max = Vector512.Create(float.NegativeInfinity);
-            var place = Vector512<int>.Zero;
-            Take(topLeft, 0, ref max, ref place);
-            Take(topRight, 1, ref max, ref place);
-            Take(bottomLeft, 2, ref max, ref place);
-            Take(bottomRight, 3, ref max, ref place);
+            var (max, place) = Sixteen(Vector512.Load(upper), Vector512.Load(upper + 16), Vector512.Load(lower), Vector512.Load(lower + 16), ConsecutiveWindows, relu);
             max.Store(maxima);
             Avx512F.ConvertToVector128Byte(place).Store(output);
             return ow;
-        }
-
-        static Vector512<float> Rectified(Vector512<float> value) =>
-            Vector512.ConditionalSelect(Vector512.LessThan(value, Vector512<float>.Zero), Vector512<float>.Zero, value);
-
-        static void Take(Vector512<float> value, int offset, ref Vector512<float> max, ref Vector512<int> best)
-        {
-            var wins = Vector512.GreaterThan(value, max) | ~Vector512.Equals(value, value);
-            max = Vector512.ConditionalSelect(wins, value, max);
-            best = Vector512.ConditionalSelect(wins.AsInt32(), Vector512.Create(offset), best);
         }
 
         public static void Take(Vector256<float> value, int offset, ref Vector256<float> max, ref Vector256<int> best)
@@ -427,6 +400,49 @@ internal static unsafe class WindowArgmax
             var even = Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
             var odd = Avx2.Permute4x64(Avx.Shuffle(a, b, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
             return (even, odd);
+        }
+    }
+
+    // Window i's left column at 2i of the 32 floats that two vectors of a row hold.
+    static readonly Vector512<int> ConsecutiveWindows = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+
+    /// <summary>
+    /// Sixteen 2×2 windows by <see cref="Of"/>'s rule, from two rows' pixels, sixteen in each of two vectors a row:
+    /// window i's left column at lane <paramref name="left"/>[i] of a row's pair (0–15 the first vector, 16–31 the
+    /// second), its right column the lane after. Their maxima (of the relu'd pixels, with <paramref name="relu"/>) and places 0–3.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // in the convolution's pass, a call would make the JIT keep its sums on the stack
+    internal static (Vector512<float> Max, Vector512<int> Place) Sixteen(Vector512<float> upperFirst, Vector512<float> upperSecond,
+        Vector512<float> lowerFirst, Vector512<float> lowerSecond, Vector512<int> left, bool relu)
+    {
+        var right = left + Vector512<int>.One;
+        var topLeft = Avx512F.PermuteVar16x32x2(upperFirst, left, upperSecond);
+        var topRight = Avx512F.PermuteVar16x32x2(upperFirst, right, upperSecond);
+        var bottomLeft = Avx512F.PermuteVar16x32x2(lowerFirst, left, lowerSecond);
+        var bottomRight = Avx512F.PermuteVar16x32x2(lowerFirst, right, lowerSecond);
+        if (relu)
+        {
+            (topLeft, topRight) = (Rectified(topLeft), Rectified(topRight));
+            (bottomLeft, bottomRight) = (Rectified(bottomLeft), Rectified(bottomRight));
+        }
+        var max = Vector512.Create(float.NegativeInfinity);
+        var place = Vector512<int>.Zero;
+        Take(topLeft, 0, ref max, ref place);
+        Take(topRight, 1, ref max, ref place);
+        Take(bottomLeft, 2, ref max, ref place);
+        Take(bottomRight, 3, ref max, ref place);
+        return (max, place);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<float> Rectified(Vector512<float> value) =>
+            Vector512.ConditionalSelect(Vector512.LessThan(value, Vector512<float>.Zero), Vector512<float>.Zero, value);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Take(Vector512<float> value, int offset, ref Vector512<float> max, ref Vector512<int> best)
+        {
+            var wins = Vector512.GreaterThan(value, max) | ~Vector512.Equals(value, value);
+            max = Vector512.ConditionalSelect(wins, value, max);
+            best = Vector512.ConditionalSelect(wins.AsInt32(), Vector512.Create(offset), best);
         }
     }
 }

@@ -64,6 +64,15 @@ internal sealed class ManualBackward
             // anything (ReLU's gradient pass and, where oneDNN convolves, its forward pass are not needed).
             bool reluThenPool = convolutionThenRelu[i] && reluThenMaxPool[i + 1];
             bool afterReluThenPool = i >= 2 && convolutionThenRelu[i - 2] && reluThenMaxPool[i - 1];
+            // Where the convolution can pool as it convolves, the three layers are one stage.
+            if (reluThenPool && (steps[i], steps[i + 2]) is (Conv2dModule first, PlanewiseMaxPoolModule then) && first.MayPoolDirectly && then.TwoByTwo)
+            {
+                var merged = new ConvolutionPool(first, then);
+                stages.Add(merged);
+                described.Add((i, i + 2, merged.Kind));
+                i += 2;
+                continue;
+            }
             Stage? stage = (FreshOutput.Unnamed(layers[i]), steps[i]) switch
             {
                 (Conv2d, Conv2dModule conv) => new Convolution(conv, reluNext, reluThenPool),
@@ -175,6 +184,43 @@ internal sealed class ManualBackward
                 Accumulate(bias, biasGradient);
                 return inputGradient;
             }, result, plainInput, plainWeight);
+        }
+    }
+
+    /// <summary>
+    /// A convolution, its ReLU and the 2×2 max pool after them, where <see cref="DirectConvolution"/> can pool as it
+    /// convolves (<see cref="DirectConvolution.ForwardPooled"/>: the convolution's output is never stored, nor read
+    /// back by the pool); else the convolution's stage and the pool's, one after the other. The backward pass is theirs.
+    /// </summary>
+    sealed class ConvolutionPool(Conv2dModule conv, PlanewiseMaxPoolModule pool) : Stage
+    {
+        readonly Convolution convolution = new(conv, relu: true, reluByPool: true);
+        readonly MaxPool maxPool = new(pool, relu: true);
+
+        public override string Kind => "Conv2d + ReLU + MaxPool2d";
+
+        public override Pass? Forward(Tensor input)
+        {
+            var (weight, bias) = conv.Parameters;
+            if (conv.Direct(input, weight) && DirectConvolution.HandlesPooled(input, weight, conv.Padding))
+            {
+                var (values, places, padded) = DirectConvolution.ForwardPooled(input, weight, bias, conv.Padding);
+                long[] convolved = [values.size(0), values.size(1), 2 * values.size(2), 2 * values.size(3)];
+                return new Pass(values, (gradient, inputWanted) =>
+                {
+                    // The pool's gradient, with its ReLU's, as the pool's stage sends it back; then the convolution's.
+                    var outputGradient = WindowMaxPool.Gradient(gradient, places, convolved, values);
+                    var (inputGradient, weightGradient, biasGradient) = DirectConv2dFunction.Gradients(padded, weight, outputGradient, null, conv.Padding,
+                        [inputWanted, weight.requires_grad, bias?.requires_grad ?? false]);
+                    Accumulate(weight, weightGradient);
+                    Accumulate(bias, biasGradient);
+                    return inputGradient;
+                }, values, places, padded);
+            }
+            if (convolution.Forward(input) is not { } convolved2 || maxPool.Forward(convolved2.Output) is not { } pooled) return null;
+            return new Pass(pooled.Output, (gradient, inputWanted) =>
+                pooled.Backward(gradient, true) is { } between ? convolved2.Backward(between, inputWanted) : null,
+                [.. convolved2.Kept, .. pooled.Kept]);
         }
     }
 
