@@ -175,13 +175,19 @@ let manualBackwardTests =
                   --> flatten --> linear 120 --> relu --> linear 84 --> relu --> linear 10
                   "convolutions without a ReLU after them, a ReLU after a pool, a linear layer without one", [ 3; 12; 12 ],
                   conv2d 8 3 --> maxPool 2 --> relu --> conv2d 16 3 --> flatten --> linear 20 --> linear 10
-                  "a multilayer perceptron", [ 1; 8; 8 ], flatten --> linear 32 --> relu --> linear 32 --> relu --> linear 10 ]
+                  "a multilayer perceptron", [ 1; 8; 8 ], flatten --> linear 32 --> relu --> linear 32 --> relu --> linear 10
+                  "a convolution pooled as it convolves, twelve channels of two", [ 2; 16; 20 ],
+                  Layers.Net.Conv2d(12L, 3L, padding = 1L) --> relu --> maxPool 2 --> flatten --> linear 10
+                  "a convolution that could pool as it convolves on an odd width: its stage and the pool's, composed", [ 1; 17; 21 ],
+                  Layers.Net.Conv2d(6L, 5L, padding = 2L) --> relu --> maxPool 2 --> flatten --> linear 10 ]
             for name, shape, net in cases do
                 let run autograd frozen =
                     Seed.set 5
                     let model = Model.build shape net
                     if frozen then model.FreezeInPlace "0" |> ignore
-                    let start = Train.start (adam 1e-2) crossEntropy model
+                    // A timer notes only the steps written out: every step of the run that is not through autograd.
+                    let timer = LayerTimer()
+                    let start = Train.start (adam 1e-2) crossEntropy model |> Train.withLayerTimer timer
                     Expect.equal (writtenOut start) true $"{name}: a plain pipeline"
                     let mutable state = if autograd then start.WithAutograd() else start
                     let losses =
@@ -191,6 +197,7 @@ let manualBackwardTests =
                             let y = torch.randint(10L, [| 16L |])
                             state <- Train.step state (new Batch(x, y))
                             state.LastLoss ]
+                    Expect.equal timer.Steps (if autograd then 0 else 4) $"{name}: every step written out, or none"
                     losses, weightsOf model
                 for frozen in [ false; true ] do
                     let lossesA, weightsA = run false frozen
