@@ -121,7 +121,7 @@ let main argv =
             for _ in 1 .. 2 do PlainTorchSharp.trainEpoch model optimizer train.Inputs train.Targets 64L |> ignore
             PlainTorchSharp.inference model test.Inputs 1000L |> ignore
         | other -> eprintfn "--peak takes A or B, not %s" other; exit 2
-        printfn "%.1f" (peakRssMiB ())
+        printfn "%.1f %.1f" (peakRssMiB ()) (fileHugePagesMiB ())
         exit 0
     | None -> ()
     if List.contains "--data" args then
@@ -234,11 +234,23 @@ let main argv =
         use child = Diagnostics.Process.Start info
         let out = child.StandardOutput.ReadToEnd()
         child.WaitForExit()
-        match Double.TryParse(out.Trim().Split('\n') |> Array.last, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
-        | true, v when child.ExitCode = 0 -> Nullable v
-        | _ -> eprintfn "peak RSS of %s: the child process failed (exit %d)" which child.ExitCode; Nullable()
-    let peakA, peakB = peakOf "A", peakOf "B"
+        // Its last line: the peak and, of the memory resident at the end, the libraries' pages mapped 2 MiB at a time.
+        let number (text: string) =
+            match Double.TryParse(text, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
+            | true, v -> Some v
+            | _ when text = "nan" -> Some nan
+            | _ -> None
+        match (out.Trim().Split('\n') |> Array.last).Split(' ') |> Array.map number with
+        | [| Some peak; Some hugePages |] when child.ExitCode = 0 -> Nullable peak, (if Double.IsNaN hugePages then Nullable() else Nullable hugePages)
+        | _ -> eprintfn "peak RSS of %s: the child process failed (exit %d)" which child.ExitCode; Nullable(), Nullable()
+    let (peakA, hugePagesA), (peakB, hugePagesB) = peakOf "A", peakOf "B"
     let peakC = if cRuns.IsEmpty then Nullable() else Nullable(median [ for c in cRuns -> c.GetProperty("peak_rss_mib").GetDouble() ])
+    let hugePagesC =
+        match [ for c in cRuns do match c.TryGetProperty "file_huge_pages_mib" with
+                                  | true, v when v.ValueKind = Text.Json.JsonValueKind.Number -> v.GetDouble()
+                                  | _ -> () ] with
+        | [] -> Nullable()
+        | values -> Nullable(median values)
 
     // Inference, eval mode, batch 1,000: one unmeasured pass each, then at least 5 alternating passes. A's model as
     // trained (libtorch) and as a user serves it, rewritten by ForInference (oneDNN plans where the machine has oneDNN).
@@ -296,7 +308,9 @@ let main argv =
                           neuralvision_served_images_per_s = servedInferenceA; served_engine = servedA.InferenceEngine
                           pytorch_first_pass_images_per_s = Option.toNullable coldInferenceC; batch = 1000 |}
            rss_mib = {| after_epoch_1 = rssAfterFirst; after_epoch_20 = rssAfterAll
-                        peak_neuralvision = peakA; peak_torchsharp = peakB; peak_pytorch = peakC |}
+                        peak_neuralvision = peakA; peak_torchsharp = peakB; peak_pytorch = peakC
+                        // Of each side's resident memory at its end, library pages mapped 2 MiB at a time (see fileHugePagesMiB).
+                        file_huge_pages_neuralvision = hugePagesA; file_huge_pages_torchsharp = hugePagesB; file_huge_pages_pytorch = hugePagesC |}
            resnet18_train_vs_pytorch = ratio resnetA resnetC
            resnet18_infer_vs_onnxruntime = resnetInferA / resnetInferOrt
            resnet18 = {| train_images_per_s = resnetA; pytorch_train_images_per_s = Option.toNullable resnetC; train_batch = 32; train_input = "3x64x64"
@@ -321,6 +335,7 @@ let main argv =
     printfn "%-34s %12.0f %12.0f %12s %8.3f %8s" "inference, batch 1,000 (images/s)" inferenceA inferenceB (show (Option.toNullable inferenceC) "{0:F0}") results.inference_vs_torchsharp (show results.inference_vs_pytorch "{0:F3}")
     printfn "%-34s %12.0f %12s %12s %8s %8s" "  the same, ForInference (images/s)" servedInferenceA "" "" "" (show results.served_inference_vs_pytorch "{0:F3}")
     printfn "%-34s %12s %12s %12s" "peak RSS, each alone (MiB)" (show peakA "{0:F0}") (show peakB "{0:F0}") (show peakC "{0:F0}")
+    printfn "%-34s %12s %12s %12s" "  libraries in 2 MiB pages at the end" (show hugePagesA "{0:F0}") (show hugePagesB "{0:F0}") (show hugePagesC "{0:F0}")
     printfn "%-34s %12.0f %12.0f  (growth %.3f)" "RSS after epoch 1 / 20 (MiB)" rssAfterFirst rssAfterAll results.rss_growth_20_epochs
     printfn "%-34s %12.0f" "loader, batches of 64 (images/s)" loaderImages
     printfn "%-34s %12.1f %12s %12s %8s %8s" "ResNet-18 training (images/s)" resnetA "" (show (Option.toNullable resnetC) "{0:F1}") "" (show results.resnet18_train_vs_pytorch "{0:F3}")
