@@ -30,28 +30,23 @@ let rssMiB () =
     use p = Process.GetCurrentProcess()
     float p.WorkingSet64 / 1048576.
 
-/// The peak resident memory of this process so far in MiB (VmHWM), or NaN where /proc is missing.
-let peakRssMiB () =
-    let status = "/proc/self/status"
-    if not (System.IO.File.Exists status) then nan
+/// A figure in kB from one of this process's /proc files (`field:` at a line's start), in MiB; NaN where there is none.
+let private procMiB file (field: string) =
+    if not (System.IO.File.Exists file) then nan
     else
-        System.IO.File.ReadLines status
-        |> Seq.tryFind (fun l -> l.StartsWith "VmHWM:")
+        System.IO.File.ReadLines file
+        |> Seq.tryFind (fun l -> l.StartsWith field)
         |> Option.map (fun l -> float (l.Split(' ', System.StringSplitOptions.RemoveEmptyEntries).[1]) / 1024.)
         |> Option.defaultValue nan
+
+/// The peak resident memory of this process so far in MiB (VmHWM), or NaN where /proc is missing.
+let peakRssMiB () = procMiB "/proc/self/status" "VmHWM:"
 
 /// Of this process's resident memory, the shared libraries' pages that the kernel maps 2 MiB at a time (FilePmdMapped,
 /// in MiB; NaN where /proc has no such figure). Library files the machine has used for long are gathered into huge pages
 /// in its page cache, and a process mapping them is then resident for whole 2 MiB pages of libtorch it never touched:
 /// the same binaries read 100 MiB higher from a long-used build directory than from a fresh copy.
-let fileHugePagesMiB () =
-    let rollup = "/proc/self/smaps_rollup"
-    if not (System.IO.File.Exists rollup) then nan
-    else
-        System.IO.File.ReadLines rollup
-        |> Seq.tryFind (fun l -> l.StartsWith "FilePmdMapped:")
-        |> Option.map (fun l -> float (l.Split(' ', System.StringSplitOptions.RemoveEmptyEntries).[1]) / 1024.)
-        |> Option.defaultValue nan
+let fileHugePagesMiB () = procMiB "/proc/self/smaps_rollup" "FilePmdMapped:"
 
 /// CPU time the hypervisor gave to others so far (steal) and all CPU time so far, in clock ticks, from /proc/stat; (0, 0)
 /// where there is none. On a shared virtual machine every side of a run slows while it steals.
