@@ -205,11 +205,11 @@ internal sealed class ManualBackward
             if (conv.Direct(input, weight) && DirectConvolution.HandlesPooled(input, weight, conv.Padding))
             {
                 var (values, places, padded) = DirectConvolution.ForwardPooled(input, weight, bias, conv.Padding);
-                long[] convolved = [values.size(0), values.size(1), 2 * values.size(2), 2 * values.size(3)];
+                long[] outputShape = [values.size(0), values.size(1), 2 * values.size(2), 2 * values.size(3)];
                 return new Pass(values, (gradient, inputWanted) =>
                 {
                     // The pool's gradient, with its ReLU's, as the pool's stage sends it back; then the convolution's.
-                    var outputGradient = WindowMaxPool.Gradient(gradient, places, convolved, values);
+                    var outputGradient = WindowMaxPool.Gradient(gradient, places, outputShape, values);
                     var (inputGradient, weightGradient, biasGradient) = DirectConv2dFunction.Gradients(padded, weight, outputGradient, null, conv.Padding,
                         [inputWanted, weight.requires_grad, bias?.requires_grad ?? false]);
                     Accumulate(weight, weightGradient);
@@ -217,10 +217,10 @@ internal sealed class ManualBackward
                     return inputGradient;
                 }, values, places, padded);
             }
-            if (convolution.Forward(input) is not { } convolved2 || maxPool.Forward(convolved2.Output) is not { } pooled) return null;
+            if (convolution.Forward(input) is not { } convolved || maxPool.Forward(convolved.Output) is not { } pooled) return null;
             return new Pass(pooled.Output, (gradient, inputWanted) =>
-                pooled.Backward(gradient, true) is { } between ? convolved2.Backward(between, inputWanted) : null,
-                [.. convolved2.Kept, .. pooled.Kept]);
+                pooled.Backward(gradient, true) is { } between ? convolved.Backward(between, inputWanted) : null,
+                [.. convolved.Kept, .. pooled.Kept]);
         }
     }
 
