@@ -123,6 +123,6 @@ let report (title: string) (profile: Profile) =
     printfn "  %-28s %6s %12s  (%.0f %% of the profiled pass)" "all layers" "" (ms layerTotal) (100. * layerTotal / profile.ProfiledPassMs)
     printfn "  slowest layers:"
     for r in rows |> List.sortByDescending (fun r -> r.ForwardMs + r.BackwardMs) |> List.truncate 8 do
-        printfn "    %-34s %-20s %8s %8s" r.Path r.Kind (ms r.ForwardMs) (ms r.BackwardMs)
+        printfn "    %-34s %-26s %8s %8s" r.Path r.Kind (ms r.ForwardMs) (ms r.BackwardMs)
     {| pass_ms = profile.PassMs; profiled_pass_ms = profile.ProfiledPassMs; kinds = kinds
        layers = [ for r in rows -> {| path = r.Path; kind = r.Kind; forward_ms = r.ForwardMs; backward_ms = r.BackwardMs |} ] |}
