@@ -22,27 +22,29 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(dims)
 
 
-def peak_rss_mib():
-    """This process's peak resident memory (VmHWM), as the bench reads NeuralVision's and TorchSharp's. Not
-    getrusage's ru_maxrss: Linux carries that over from the parent across exec, so a child of the bench
-    would report the bench's own peak."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def file_huge_pages_mib():
-    """Of its resident memory, the libraries' pages mapped 2 MiB at a time (FilePmdMapped), as the bench reads its own."""
+def proc_mib(path, field):
+    """A figure in kB from one of this process's /proc files (`field:` at a line's start), in MiB; None where there is none."""
     try:
-        with open("/proc/self/smaps_rollup") as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith("FilePmdMapped:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     return None
+
+
+def peak_rss_mib():
+    """This process's peak resident memory (VmHWM), as the bench reads NeuralVision's and TorchSharp's. Not
+    getrusage's ru_maxrss: Linux carries that over from the parent across exec, so a child of the bench
+    would report the bench's own peak."""
+    peak = proc_mib("/proc/self/status", "VmHWM")
+    return float("nan") if peak is None else peak
+
+
+def file_huge_pages_mib():
+    """Of its resident memory, the libraries' pages mapped 2 MiB at a time (FilePmdMapped), as the bench reads its own."""
+    return proc_mib("/proc/self/smaps_rollup", "FilePmdMapped")
 
 
 def lenet():

@@ -29,6 +29,8 @@ internal static unsafe class DirectConvolution
     // the channels come in sixes (LeNet's first convolution: with eight, a quarter of the multiply-adds were for channels
     // that do not exist).
     static int ChannelsPerPass(long channels) => channels % 8 != 0 && channels % 6 == 0 ? 6 : 8;
+    // Output channels a pass of ForwardPooled computes: its 24 sums (two rows of two runs each) fill the registers.
+    const int PooledChannelsPerPass = 6;
     // The weights' gradient keeps 5 taps × 4 channels of sums in registers: kernels up to 5×5.
     const int KernelLimit = 5;
     const int InputChannelLimit = 4;
@@ -68,17 +70,17 @@ internal static unsafe class DirectConvolution
 
     /// <summary>Whether <see cref="HandlesPooled"/> may take a stride-1 convolution with this [O, C, K, K] weight (on inputs of the right size).</summary>
     public static bool MayPool(Tensor weight) =>
-        Avx512BW.VL.IsSupported && weight.dim() == 4 && weight.size(0) % 6 == 0 && weight.size(1) <= InputChannelLimit
+        Avx512BW.VL.IsSupported && weight.dim() == 4 && weight.size(0) % PooledChannelsPerPass == 0 && weight.size(1) <= InputChannelLimit
         && weight.size(2) == weight.size(3) && weight.size(2) <= KernelLimit;
 
     /// <summary>
-    /// Whether <see cref="ForwardPooled"/> takes this convolution: one <see cref="Handles"/> takes whose output channels
-    /// come in sixes, with an even output of at most 32 columns (a row's windows in one vector), on a processor with
-    /// AVX-512 BW (for the pass's masked stores).
+    /// Whether <see cref="ForwardPooled"/> takes a convolution that <see cref="Handles"/> takes (the caller has asked
+    /// that, once): output channels in sixes, an even output of at most 32 columns (a row's windows in one vector), on
+    /// a processor with AVX-512 BW (for the pass's masked stores).
     /// </summary>
     public static bool HandlesPooled(Tensor input, Tensor weight, long padding)
     {
-        if (!MayPool(weight) || !Handles(input, weight, 1, padding, 1, 1)) return false;
+        if (!MayPool(weight)) return false;
         long k = weight.size(2), oh = input.size(2) + 2 * padding - k + 1, ow = input.size(3) + 2 * padding - k + 1;
         return oh % 2 == 0 && ow % 2 == 0 && ow <= 2 * Lanes;
     }
@@ -111,7 +113,7 @@ internal static unsafe class DirectConvolution
         long hp = padded.size(2), wp = padded.size(3), oh = hp - k + 1, ow = w + 2 * padding - k + 1;
         // Weights regrouped [O/G, C, K, K, G] (G channels a pass, zeros past the last), so each tap's G are adjacent: a few
         // hundred floats, copied here rather than by a handful of libtorch operations (each a call and a tensor).
-        int group = pooled ? 6 : ChannelsPerPass(o);
+        int group = pooled ? PooledChannelsPerPass : ChannelsPerPass(o);
         long passes = (o + group - 1) / group, taps = c * k * k;
         var grouped = new float[passes * group * taps];
         var biases = new float[passes * group];
@@ -203,7 +205,7 @@ internal static unsafe class DirectConvolution
         /// </summary>
         public void RunPooled(long xa, long xb, long firstImage, long endImage)
         {
-            const int group = 6;
+            const int group = PooledChannelsPerPass;
             long passes = o / group, ph = oh / 2, pw = ow / 2;
             // Window i's left column: 2i of the first run while it lies there, else the same column of the second (16 on).
             // Kept in memory and read after each row's sums: the 24 sums, 4 inputs and a weight leave no register free.

@@ -158,14 +158,8 @@ internal sealed class ManualBackward
             {
                 // Taken in as the outputs are stored, it costs nothing here; the pool's ReLU then changes nothing.
                 var (output, padded) = DirectConvolution.Forward(input, weight, bias, conv.Padding, relu);
-                return new Pass(output, (gradient, inputWanted) =>
-                {
-                    var (inputGradient, weightGradient, biasGradient) =
-                        DirectConv2dFunction.Gradients(padded, weight, gradient, relu && !reluByPool ? output : null, conv.Padding, Wanted(inputWanted));
-                    Accumulate(weight, weightGradient);
-                    Accumulate(bias, biasGradient);
-                    return inputGradient;
-                }, output, padded);
+                return new Pass(output, (gradient, inputWanted) => DirectBackward(conv, padded, gradient, relu && !reluByPool ? output : null, inputWanted),
+                    output, padded);
             }
             if (conv.PrimitivesFor(input, weight, bias) is not { } primitives) return null;
             var (plainInput, plainWeight) = (input.contiguous(), weight.contiguous());
@@ -188,6 +182,21 @@ internal sealed class ManualBackward
     }
 
     /// <summary>
+    /// The backward pass of a convolution <see cref="DirectConvolution"/> computed, from its output's gradient (of its
+    /// ReLU's output, given that <paramref name="reluOutput"/>): the parameters' gradients added to their <c>.grad</c>,
+    /// the input's returned where wanted.
+    /// </summary>
+    static Tensor? DirectBackward(Conv2dModule conv, Tensor padded, Tensor outputGradient, Tensor? reluOutput, bool inputWanted)
+    {
+        var (weight, bias) = conv.Parameters;
+        var (inputGradient, weightGradient, biasGradient) = DirectConv2dFunction.Gradients(padded, weight, outputGradient, reluOutput, conv.Padding,
+            [inputWanted, weight.requires_grad, bias?.requires_grad ?? false]);
+        Accumulate(weight, weightGradient);
+        Accumulate(bias, biasGradient);
+        return inputGradient;
+    }
+
+    /// <summary>
     /// A convolution, its ReLU and the 2×2 max pool after them, where <see cref="DirectConvolution"/> can pool as it
     /// convolves (<see cref="DirectConvolution.ForwardPooled"/>: the convolution's output is never stored, nor read
     /// back by the pool); else the convolution's stage and the pool's, one after the other. The backward pass is theirs.
@@ -206,16 +215,10 @@ internal sealed class ManualBackward
             {
                 var (values, places, padded) = DirectConvolution.ForwardPooled(input, weight, bias, conv.Padding);
                 long[] outputShape = [values.size(0), values.size(1), 2 * values.size(2), 2 * values.size(3)];
+                // Backward, the pool's gradient with its ReLU's, as the pool's stage sends it back; then the convolution's.
                 return new Pass(values, (gradient, inputWanted) =>
-                {
-                    // The pool's gradient, with its ReLU's, as the pool's stage sends it back; then the convolution's.
-                    var outputGradient = WindowMaxPool.Gradient(gradient, places, outputShape, values);
-                    var (inputGradient, weightGradient, biasGradient) = DirectConv2dFunction.Gradients(padded, weight, outputGradient, null, conv.Padding,
-                        [inputWanted, weight.requires_grad, bias?.requires_grad ?? false]);
-                    Accumulate(weight, weightGradient);
-                    Accumulate(bias, biasGradient);
-                    return inputGradient;
-                }, values, places, padded);
+                    DirectBackward(conv, padded, WindowMaxPool.Gradient(gradient, places, outputShape, values), null, inputWanted),
+                    values, places, padded);
             }
             if (convolution.Forward(input) is not { } convolved || maxPool.Forward(convolved.Output) is not { } pooled) return null;
             return new Pass(pooled.Output, (gradient, inputWanted) =>
